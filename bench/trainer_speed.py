@@ -1,0 +1,147 @@
+"""Training speed: the trainer against a plain hand-written Keras ``model.fit``, side by side.
+
+Prints images per second (epochs after the first, which compiles) for:
+
+1. raw Keras, no augmentation (the seed's way: floats scaled outside the model);
+2. the trainer, no augmentation (uint8 in, scaling inside the model, the trainer's callbacks);
+3. the trainer with the seed's augmentation (one batched affine transform plus a flip);
+4. raw Keras with Keras's RandomRotation/RandomTranslation/RandomZoom/RandomFlip layers.
+
+Targets: (2)/(1) >= 0.95 and (3)/(2) >= 0.8. Runs under any Keras backend::
+
+    python bench/trainer_speed.py --images 12800 --epochs 3
+    KERAS_BACKEND=jax python bench/trainer_speed.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+
+from model_space import CNN_SPACE
+from trainer.data import load_fashion_mnist
+from trainer.job import train_model
+from trainer.splits import Splits, split
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self._started = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        self.seconds.append(time.perf_counter() - self._started)
+
+
+def raw_seed_model(augmentation: list[keras.layers.Layer]) -> keras.Model:
+    """The seed architecture written by hand, taking floats already scaled to [0, 1]."""
+    layers = keras.layers
+    model = keras.Sequential([keras.Input((28, 28, 1)), *augmentation])
+    for filters in (32, 64, 128):
+        model.add(layers.Conv2D(filters, 3, padding="same", activation="relu"))
+        model.add(layers.BatchNormalization(momentum=0.9))
+        model.add(layers.MaxPooling2D())
+        model.add(layers.Dropout(0.25))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(512, activation="relu"))
+    model.add(layers.BatchNormalization(momentum=0.9))
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3, weight_decay=1e-5, clipnorm=1.0),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def keras_augmentation() -> list[keras.layers.Layer]:
+    layers = keras.layers
+    return [
+        layers.RandomRotation(15 / 360, fill_mode="nearest"),
+        layers.RandomTranslation(0.15, 0.15, fill_mode="nearest"),
+        layers.RandomZoom(0.15, fill_mode="nearest"),
+        layers.RandomFlip("horizontal"),
+    ]
+
+
+def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> list[float]:
+    keras.utils.set_random_seed(0)
+    model = raw_seed_model(keras_augmentation() if augmentation else [])
+    timer = EpochTimer()
+    model.fit(
+        (splits.x_train[..., None] / 255.0).astype("float32"),
+        splits.y_train,
+        batch_size=batch,
+        epochs=epochs,
+        validation_data=((splits.x_val[..., None] / 255.0).astype("float32"), splits.y_val),
+        callbacks=[timer],
+        verbose=0,
+    )
+    return timer.seconds
+
+
+def run_trainer(splits: Splits, epochs: int, batch: int, augmentation: float) -> list[float]:
+    params = CNN_SPACE.validate({"augmentation": augmentation, "batch_size": batch})
+    timer = EpochTimer()
+    train_model(params, splits, epochs=epochs, seed=0, callbacks=[timer])
+    return timer.seconds
+
+
+def images_per_second(seconds: list[float], images: int) -> float:
+    steady = seconds[1:] or seconds
+    return images / statistics.median(steady)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=12_800, help="training images per epoch")
+    parser.add_argument("--validation", type=int, default=2_000, help="validation images")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per variant (>= 2)")
+    parser.add_argument("--batch-size", type=int, default=128, choices=(32, 64, 128, 256))
+    parser.add_argument("--skip-keras-layers", action="store_true", help="skip variant 4")
+    args = parser.parse_args()
+    splits = split(
+        load_fashion_mnist(), validation_size=args.validation, subset=args.images, seed=0
+    )
+    variants: dict[str, Callable[[], list[float]]] = {
+        "raw keras, no augmentation": lambda: run_raw(splits, args.epochs, args.batch_size, False),
+        "trainer, no augmentation": lambda: run_trainer(splits, args.epochs, args.batch_size, 0.0),
+        "trainer, seed augmentation": lambda: run_trainer(
+            splits, args.epochs, args.batch_size, 1.0
+        ),
+    }
+    if not args.skip_keras_layers:
+        variants["raw keras, keras augmentation layers"] = lambda: run_raw(
+            splits, args.epochs, args.batch_size, True
+        )
+    speeds = {}
+    print(f"backend {keras.backend.backend()}, {args.images} images, batch {args.batch_size}")
+    for name, run in variants.items():
+        seconds = run()
+        speeds[name] = images_per_second(seconds, args.images)
+        epochs = ", ".join(f"{s:.1f}" for s in seconds)
+        print(f"{name:<38} {speeds[name]:>8.0f} images/s   (epochs: {epochs} s)", flush=True)
+    raw, plain = speeds["raw keras, no augmentation"], speeds["trainer, no augmentation"]
+    augmented = speeds["trainer, seed augmentation"]
+    print(f"trainer / raw                          {plain / raw:.3f}   (target >= 0.95)")
+    print(f"trainer augmented / trainer            {augmented / plain:.3f}   (target >= 0.80)")
+    if "raw keras, keras augmentation layers" in speeds:
+        keras_layers = speeds["raw keras, keras augmentation layers"] / raw
+        print(f"keras layers / raw (reference)         {keras_layers:.3f}")
+
+
+if __name__ == "__main__":
+    main()

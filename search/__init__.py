@@ -1,0 +1,1 @@
+"""Many trials: engines, tracking, the registry, Vertex AI, dashboards, the compare table."""

@@ -1,0 +1,24 @@
+"""Shared fixtures: the real Fashion-MNIST (a few hundred images per test), seeded."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest
+
+from trainer.data import FashionMnist, load_fashion_mnist
+from trainer.splits import Splits, split
+
+
+@pytest.fixture(scope="session")
+def fashion() -> FashionMnist:
+    """The real data set, from the usual places (Debian's package in CI)."""
+    return load_fashion_mnist()
+
+
+@pytest.fixture(scope="session")
+def small_splits(fashion: FashionMnist) -> Splits:
+    """1,000 training and 1,000 validation images, stratified, seed 0."""
+    return split(fashion, validation_size=1000, subset=1000, seed=0)

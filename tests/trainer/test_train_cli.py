@@ -1,0 +1,112 @@
+"""``python -m trainer.train``: flags named as the space, one-line errors, hypertune."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model_space import CNN_SPACE
+from trainer.train import build_parser, main
+
+TINY = ["--subset", "100", "--validation-size", "100", "--epochs", "1", "--augmentation", "0"]
+
+
+def test_every_space_parameter_is_a_flag_of_the_same_name() -> None:
+    options = {opt for action in build_parser()._actions for opt in action.option_strings}
+    assert {f"--{name}" for name in CNN_SPACE.names} <= options
+    args = build_parser().parse_args(["--conv-dropout=0.1", "--batch_size=64.0", "--units", "256"])
+    assert (args.conv_dropout, args.batch_size, args.units) == (0.1, 64, 256)
+
+
+def test_defaults_are_the_space_defaults() -> None:
+    args = build_parser().parse_args([])
+    assert {name: getattr(args, name) for name in CNN_SPACE.names} == CNN_SPACE.defaults()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--filters", "32-x-128"], "filters must be positive integers joined by '-'"),
+        (["--filters", "48-96-192"], "filters must be one of 16-32-64, 32-64-128, 64-128-256"),
+        (["--conv_dropout", "-0.1"], "conv_dropout must be between 0 and 0.5"),
+        (["--dense-dropout", "0.9"], "dense_dropout must be between 0.2 and 0.6"),
+        (["--units", "many"], "expected an integer"),
+        (["--learning_rate", "1"], "learning_rate must be between"),
+        (["--epochs", "-3"], "non-negative"),
+        (["--dropout", "0.3"], "unrecognized arguments: --dropout"),
+    ],
+)
+def test_bad_flags_are_one_line_and_exit_2(argv: list[str], message: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_data_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    code = main(["--data-dir", str(tmp_path / "nowhere"), "--model-dir", str(tmp_path / "m")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert err.startswith("error: --data-dir") and "dataset-fashion-mnist" in err
+    assert len(err.splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_zero_epochs_is_refused(tmp_path: Path, capsys) -> None:
+    assert main(["--epochs", "0", "--model-dir", str(tmp_path / "m")]) == 2
+    assert "epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_unwritable_model_dir_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("")
+    assert main([*TINY, "--model-dir", str(tmp_path / "file" / "model")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Cannot write to --model-dir" in err and len(err.splitlines()) == 1
+
+
+def test_tuning_trial_reports_and_exports_to_aip_model_dir(tmp_path: Path, monkeypatch) -> None:
+    metric_file = tmp_path / "hypertune" / "output.metrics"
+    monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "trial-7" / "model"))
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "7")
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metric_file))
+    assert main([*TINY, "--units=128", "--batch_size=32"]) == 0
+    lines = metric_file.read_text().splitlines()
+    report = json.loads(lines[-1])
+    assert report["trial"] == "7"
+    assert 0.0 <= float(report["val_accuracy"]) <= 1.0
+    exported = json.loads((tmp_path / "trial-7" / "model" / "metadata.json").read_text())
+    assert float(report["val_accuracy"]) == pytest.approx(exported["validation"]["accuracy"])
+    assert exported["params"]["units"] == 128
+
+
+def test_entrypoint_runs_as_a_process(tmp_path: Path) -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("AIP_MODEL_DIR", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trainer.train",
+            *TINY,
+            "--model-dir",
+            str(tmp_path / "m"),
+            "--hypertune",
+        ],
+        capture_output=True,
+        text=True,
+        env={**env, "CLOUD_ML_HP_METRIC_FILE": str(tmp_path / "metrics")},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "test accuracy" in result.stdout
+    assert "epoch 1/1" in result.stderr
+    assert (tmp_path / "m" / "saved_model.pb").exists()
+    assert "val_accuracy" in (tmp_path / "metrics").read_text()

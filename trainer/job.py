@@ -1,0 +1,125 @@
+"""One training job: data, fit, test evaluation, export, hypertune report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import keras
+
+from model_space import CNN_SPACE, run_name
+from model_space.cnn import build_cnn
+from trainer.data import FashionMnist, load_fashion_mnist
+from trainer.errors import TrainingDiverged
+from trainer.evaluate import Evaluation, evaluate
+from trainer.export import check_writable, export_model
+from trainer.fit import FitResult, compile_model, fit
+from trainer.hypertune_report import report_val_accuracy
+from trainer.metadata import build_metadata
+from trainer.settings import RunSettings
+from trainer.splits import Splits, split
+
+logger = logging.getLogger(__name__)
+
+#: A test accuracy this far below validation points at a preprocessing or leakage problem.
+SUSPICIOUS_GAP = 0.02
+
+
+@dataclass(frozen=True)
+class JobResult:
+    run_name: str
+    model_dir: str
+    params: dict[str, Any]
+    fit: FitResult
+    test: Evaluation
+    metadata: dict[str, Any]
+
+
+def train_model(
+    params: Mapping[str, Any],
+    splits: Splits,
+    *,
+    epochs: int,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> tuple[keras.Model, FitResult]:
+    """Seeds every random source, builds, compiles and fits the CNN for ``params``."""
+    keras.utils.set_random_seed(seed)
+    model = build_cnn(params, seed=seed)
+    compile_model(model, params)
+    logger.info(
+        "training %s (%s parameters) on %d images, validating on %d, for up to %d epochs",
+        params["filters"],
+        f"{model.count_params():,}",
+        len(splits.y_train),
+        len(splits.y_val),
+        epochs,
+    )
+    return model, fit(model, splits, params, epochs, callbacks)
+
+
+def train_job(
+    params: Mapping[str, Any],
+    settings: RunSettings,
+    *,
+    data: FashionMnist | None = None,
+) -> JobResult:
+    """Trains ``params``, evaluates once on the test set, exports, and reports to hypertune.
+
+    Raises:
+        ValueError: a parameter outside the space, or split sizes that do not fit.
+        DataError: the data set is missing or corrupt.
+        ExportError: the model directory cannot be written (checked before training).
+        TrainingDiverged: the loss became NaN; nothing is exported.
+    """
+    point = CNN_SPACE.validate(params)
+    started = datetime.now(UTC)
+    name = run_name(point, started)
+    model_dir = settings.resolved_model_dir(name)
+    check_writable(model_dir)
+    data = data or load_fashion_mnist(settings.data_dir)
+    splits = split(
+        data, validation_size=settings.validation_size, subset=settings.subset, seed=settings.seed
+    )
+    model, fitted = train_model(point, splits, epochs=settings.epochs, seed=settings.seed)
+    if fitted.diverged:
+        raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
+    test = evaluate(model, splits.x_test, splits.y_test)
+    _log_test(fitted, test)
+    metadata = build_metadata(
+        run_name=name,
+        params=point,
+        settings=settings,
+        model=model,
+        data=data,
+        splits=splits,
+        fitted=fitted,
+        test=test,
+        started=started,
+        finished=datetime.now(UTC),
+    )
+    export_model(model, model_dir, metadata)
+    logger.info("exported %s to %s", name, model_dir)
+    if settings.reports_hypertune:
+        report_val_accuracy(fitted.val_accuracy, fitted.best_epoch)
+    return JobResult(name, model_dir, point, fitted, test, metadata)
+
+
+def _log_test(fitted: FitResult, test: Evaluation) -> None:
+    gap = fitted.val_accuracy - test.accuracy
+    logger.info(
+        "validation accuracy %.4f (epoch %d), test accuracy %.4f, test loss %.4f\n%s",
+        fitted.val_accuracy,
+        fitted.best_epoch,
+        test.accuracy,
+        test.loss,
+        test.table(),
+    )
+    if gap > SUSPICIOUS_GAP:
+        logger.warning(
+            "test accuracy is %.1f points below validation: check preprocessing and leakage",
+            100 * gap,
+        )

@@ -1,0 +1,54 @@
+"""Settings for one training job: everything that is not a searched parameter."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_SEED = 42
+DEFAULT_EPOCHS = 20
+DEFAULT_VALIDATION_SIZE = 10_000
+LOCAL_MODEL_ROOT = "models"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How one training job runs.
+
+    Attributes:
+        epochs: the most epochs to train; early stopping may end sooner.
+        data_dir: where Fashion-MNIST is (``None``: search the usual places, see ``trainer.data``).
+        model_dir: where the export goes, local or ``gs://`` (``None``: ``$AIP_MODEL_DIR`` when
+            set, else ``models/<run name>``).
+        subset: train on a stratified subset of this many images.
+        validation_size: images split off the training set for validation.
+        seed: seeds the split, the weights, dropout and augmentation.
+        hypertune: report ``val_accuracy`` to Vertex AI's tuning service.
+    """
+
+    epochs: int = DEFAULT_EPOCHS
+    data_dir: str | None = None
+    model_dir: str | None = None
+    subset: int | None = None
+    validation_size: int = DEFAULT_VALIDATION_SIZE
+    seed: int = DEFAULT_SEED
+    hypertune: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, but got {self.epochs}.")
+        if self.seed < 0:
+            raise ValueError(f"seed must be non-negative, but got {self.seed}.")
+
+    def resolved_model_dir(self, run_name: str) -> str:
+        """``model_dir``, else ``$AIP_MODEL_DIR`` (read now, as Vertex sets it), else local."""
+        return (
+            self.model_dir
+            or os.environ.get("AIP_MODEL_DIR")
+            or os.path.join(LOCAL_MODEL_ROOT, run_name)
+        )
+
+    @property
+    def reports_hypertune(self) -> bool:
+        """True with ``--hypertune`` or inside a Vertex AI tuning trial."""
+        return self.hypertune or bool(os.environ.get("CLOUD_ML_TRIAL_ID"))

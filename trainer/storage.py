@@ -1,0 +1,61 @@
+"""Paths that may be local or ``gs://``: TensorFlow's gfile is imported only for the latter."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def is_remote(path: str) -> bool:
+    return "://" in path
+
+
+def _gfile() -> Any:
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise RuntimeError(
+            "Reading or writing gs:// paths needs TensorFlow (tf.io.gfile); install tensorflow."
+        ) from error
+    return tf.io.gfile
+
+
+def join(base: str, *parts: str) -> str:
+    if is_remote(base):
+        return "/".join([base.rstrip("/"), *parts])
+    return os.path.join(base, *parts)
+
+
+def exists(path: str) -> bool:
+    return bool(_gfile().exists(path)) if is_remote(path) else os.path.exists(path)
+
+
+def read_bytes(path: str) -> bytes:
+    if is_remote(path):
+        with _gfile().GFile(path, "rb") as handle:
+            return bytes(handle.read())
+    return Path(path).read_bytes()
+
+
+def upload_tree(local_dir: Path, remote_dir: str) -> None:
+    """Copies a local folder to ``remote_dir``; ``metadata.json`` last, as the completion mark."""
+    gfile = _gfile()
+    files = sorted(p for p in local_dir.rglob("*") if p.is_file())
+    files.sort(key=lambda p: p.name == "metadata.json")
+    for path in files:
+        target = join(remote_dir, *path.relative_to(local_dir).parts)
+        gfile.makedirs(target.rsplit("/", 1)[0])
+        gfile.copy(str(path), target, overwrite=True)
+
+
+def replace_dir(staged: Path, final: Path) -> None:
+    """Moves a fully written ``staged`` folder to ``final``, replacing what was there."""
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+        staged.rename(final)
+        shutil.rmtree(old)
+    else:
+        staged.rename(final)

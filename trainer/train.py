@@ -1,0 +1,102 @@
+"""``python -m trainer.train``: one training job, the container's entrypoint.
+
+Exit codes: 0 done; 1 training diverged (NaN loss); 2 bad input (a flag, the data set, the
+model directory), reported as one line; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from model_space import CNN_SPACE
+from trainer.cli_types import OneLineParser, add_space_flags, parse_int
+from trainer.errors import DataError, ExportError, TrainingDiverged
+from trainer.settings import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VALIDATION_SIZE, RunSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="python -m trainer.train",
+        description="Train one CNN on Fashion-MNIST, evaluate it on the test set and export it.",
+    )
+    add_space_flags(parser)
+    run = parser.add_argument_group("run settings")
+    run.add_argument("--epochs", type=_positive_int, default=DEFAULT_EPOCHS, help="most epochs")
+    run.add_argument("--data-dir", "--data_dir", help="Fashion-MNIST folder, local or gs://")
+    run.add_argument(
+        "--model-dir",
+        "--model_dir",
+        help="export folder, local or gs:// (default $AIP_MODEL_DIR, else models/<run name>)",
+    )
+    run.add_argument("--subset", type=_positive_int, help="train on a stratified subset")
+    run.add_argument(
+        "--validation-size",
+        "--validation_size",
+        type=_positive_int,
+        default=DEFAULT_VALIDATION_SIZE,
+        help="images split off the training set for validation",
+    )
+    run.add_argument("--seed", type=_positive_int, default=DEFAULT_SEED, help="random seed")
+    run.add_argument(
+        "--hypertune",
+        action="store_true",
+        help="report val_accuracy to Vertex AI tuning (automatic when $CLOUD_ML_TRIAL_ID is set)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from trainer.job import train_job
+
+        params = {name: getattr(args, name) for name in CNN_SPACE.names}
+        result = train_job(params, _settings(args))
+    except (ValueError, DataError, ExportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was exported", file=sys.stderr)
+        return 130
+    print(
+        f"{result.run_name}: validation accuracy {result.fit.val_accuracy:.4f}, "
+        f"test accuracy {result.test.accuracy:.4f}; exported to {result.model_dir}"
+    )
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> RunSettings:
+    return RunSettings(
+        epochs=args.epochs,
+        data_dir=args.data_dir,
+        model_dir=args.model_dir,
+        subset=args.subset,
+        validation_size=args.validation_size,
+        seed=args.seed,
+        hypertune=args.hypertune,
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        number = parse_int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, but got {text!r}.")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())
