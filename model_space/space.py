@@ -89,4 +89,3 @@ CNN_SPACE = SearchSpace(
         ),
     )
 )
-

@@ -66,8 +66,17 @@ def train_job(
     settings: RunSettings,
     *,
     data: FashionMnist | None = None,
+    name: str | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> JobResult:
     """Trains ``params``, evaluates once on the test set, exports, and reports to hypertune.
+
+    Args:
+        params: a point of the space (missing names take their defaults).
+        settings: epochs, data, model directory, seed...
+        data: the data set, when the caller has it loaded already.
+        name: the run name (default: the run-name rule at the current time).
+        callbacks: more Keras callbacks for the fit, such as a tracker's.
 
     Raises:
         ValueError: a parameter outside the space, or split sizes that do not fit.
@@ -77,14 +86,16 @@ def train_job(
     """
     point = CNN_SPACE.validate(params)
     started = datetime.now(UTC)
-    name = run_name(point, started)
+    name = name or run_name(point, started)
     model_dir = settings.resolved_model_dir(name)
     check_writable(model_dir)
     data = data or load_fashion_mnist(settings.data_dir)
     splits = split(
         data, validation_size=settings.validation_size, subset=settings.subset, seed=settings.seed
     )
-    model, fitted = train_model(point, splits, epochs=settings.epochs, seed=settings.seed)
+    model, fitted = train_model(
+        point, splits, epochs=settings.epochs, seed=settings.seed, callbacks=callbacks
+    )
     if fitted.diverged:
         raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
     test = evaluate(model, splits.x_test, splits.y_test)

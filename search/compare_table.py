@@ -1,0 +1,118 @@
+"""Every run of a study side by side: the table ``aiplatform.get_experiment_df()`` gives.
+
+Columns: ``run_name``, ``state``, ``param.<name>`` and ``metric.<name>`` (final values),
+sorted by ``metric.val_accuracy``, best first. Read from the study's tracking store (MLflow),
+or from the Optuna storage when the study tracks nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from search.study_config import StudyConfig, StudyError
+
+OBJECTIVE_COLUMN = "metric.val_accuracy"
+SUMMARY_METRICS = (
+    "val_accuracy",
+    "test_accuracy",
+    "epochs_run",
+    "trial_seconds",
+    "parameter_count",
+)
+HIDDEN_PARAMS = ("param.seed", "param.engine", "param.algorithm", "param.subset", "param.epochs")
+
+
+def study_table(config: StudyConfig) -> pd.DataFrame:
+    if config.tracking == "mlflow":
+        rows = _mlflow_rows(config)
+    elif config.engine == "optuna":
+        rows = _optuna_rows(config)
+    else:
+        raise StudyError(
+            f"study {config.name} tracks nothing and uses {config.engine}: "
+            "there are no runs to compare; use --tracking mlflow."
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=["run_name", "state", OBJECTIVE_COLUMN])
+    if OBJECTIVE_COLUMN not in table:
+        table[OBJECTIVE_COLUMN] = float("nan")
+    ordered = ["run_name", "state"]
+    ordered += sorted(c for c in table.columns if c.startswith("param."))
+    ordered += sorted(c for c in table.columns if c.startswith("metric."))
+    ordered += [c for c in table.columns if c not in ordered]
+    table = table[ordered].sort_values(OBJECTIVE_COLUMN, ascending=False, na_position="last")
+    return table.reset_index(drop=True)
+
+
+def write_table(config: StudyConfig, table: pd.DataFrame) -> Path:
+    path = config.output_dir / "compare.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    return path
+
+
+def _mlflow_rows(config: StudyConfig) -> list[dict[str, Any]]:
+    from mlflow import MlflowClient
+
+    from search.tracking.mlflow_tracker import STATE_TAG
+
+    database = config.output_dir / "mlflow.db"
+    if config.tracking_uri is None and not database.exists():
+        raise StudyError(f"study {config.name} has no runs yet ({database} does not exist).")
+    client = MlflowClient(tracking_uri=config.mlflow_uri)
+    experiment = client.get_experiment_by_name(config.name)
+    if experiment is None:
+        raise StudyError(f"study {config.name} has no experiment in {config.mlflow_uri}.")
+    rows = []
+    for run in client.search_runs([experiment.experiment_id], max_results=50_000):
+        row: dict[str, Any] = {
+            "run_name": run.info.run_name,
+            "state": run.data.tags.get(STATE_TAG, run.info.status.lower()),
+            "run_id": run.info.run_id,
+        }
+        row.update({f"param.{k}": _number(v) for k, v in run.data.params.items()})
+        row.update({f"metric.{k}": v for k, v in run.data.metrics.items()})
+        rows.append(row)
+    return rows
+
+
+def _optuna_rows(config: StudyConfig) -> list[dict[str, Any]]:
+    from search.engines.optuna_engine import RUN_NAME, open_study
+
+    rows = []
+    for trial in open_study(config).get_trials(deepcopy=False):
+        row: dict[str, Any] = {
+            "run_name": trial.user_attrs.get(RUN_NAME, f"optuna-{trial.number}"),
+            "state": trial.state.name.lower(),
+        }
+        row.update({f"param.{k}": v for k, v in trial.params.items()})
+        if trial.value is not None:
+            row["metric.val_accuracy"] = trial.value
+        rows.append(row)
+    return rows
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def format_table(table: pd.DataFrame, limit: int | None = None) -> str:
+    """A readable view: names, states, the objective and the searched parameters."""
+    if table.empty:
+        return "no runs"
+    metrics = [f"metric.{name}" for name in SUMMARY_METRICS]
+    columns = ["run_name", "state", *metrics, *(c for c in table.columns if c.startswith("param."))]
+    shown = table[[c for c in columns if c in table.columns and c not in HIDDEN_PARAMS]]
+    shown = shown.head(limit) if limit else shown
+    shown = shown.rename(columns=lambda c: c.split(".", 1)[-1])
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")

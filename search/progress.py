@@ -1,0 +1,80 @@
+"""Progress a person can follow: each trial's outcome, the best so far, elapsed and remaining."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from search.trial import TrialOutcome
+
+logger = logging.getLogger("search")
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Progress:
+    """Counts trials toward ``total`` (``done`` of them finished before this process began)."""
+
+    def __init__(
+        self, total: int, done: int = 0, best: float = math.nan, best_trial: str = ""
+    ) -> None:
+        self.total = total
+        self.done = done
+        self.best = best
+        self.best_trial = best_trial
+        self._started = time.monotonic()
+        self._finished_here = 0
+
+    def begin(self, engine: str) -> None:
+        if self.done:
+            logger.info(
+                "resuming with %d of %d trials already finished (best val_accuracy %.4f)",
+                self.done,
+                self.total,
+                self.best,
+            )
+        logger.info("searching with %s: %d trials to run", engine, max(self.total - self.done, 0))
+
+    def trial_started(self, key: str, params: Mapping[str, Any]) -> None:
+        shown = " ".join(f"{k}={_format(v)}" for k, v in params.items())
+        logger.info("trial %s started: %s", key, shown)
+
+    def trial_finished(self, key: str, outcome: TrialOutcome) -> None:
+        self.done += 1
+        self._finished_here += 1
+        if outcome.state == "complete" and not outcome.val_accuracy <= self.best:
+            self.best, self.best_trial = outcome.val_accuracy, key
+        elapsed = time.monotonic() - self._started
+        remaining = elapsed / self._finished_here * max(self.total - self.done, 0)
+        result = (
+            f"val_accuracy {outcome.val_accuracy:.4f}"
+            if outcome.state != "failed"
+            else f"reason: {outcome.reason.splitlines()[0] if outcome.reason else 'unknown'}"
+        )
+        logger.info(
+            "trial %s %s after %d epochs (%s), %s | best %.4f (trial %s) | %d/%d done, "
+            "%s elapsed, about %s left",
+            key,
+            outcome.state,
+            outcome.epochs_run,
+            _duration(outcome.seconds),
+            result,
+            self.best,
+            self.best_trial or "-",
+            self.done,
+            self.total,
+            _duration(elapsed),
+            _duration(remaining),
+        )
+
+
+def _format(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,80 @@
+"""The local Model Registry: MLflow's. Each retrained best model becomes a new version.
+
+The version is logged with MLflow's Keras flavour from the exported ``model.keras``, linked to
+its run, and given two aliases: ``best`` (the newest registered best) and the study's name.
+Load it with ``mlflow.keras.load_model("models:/fashion-mnist-cnn@best")`` after importing
+``model_space`` (which registers the augmentation layer).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from importlib import metadata
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from search.tracking.mlflow_tracker import MlflowTracker
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "fashion-mnist-cnn"
+BEST_ALIAS = "best"
+
+
+def register_best(
+    tracker: MlflowTracker, run_id: str, model_dir: Path, *, study: str, tags: dict[str, str]
+) -> str:
+    """Registers ``model_dir/model.keras`` as a new version of ``fashion-mnist-cnn``.
+
+    Returns:
+        The new version number.
+    """
+    import mlflow
+    import mlflow.keras
+    from mlflow.models import infer_signature
+
+    model = keras.models.load_model(model_dir / "model.keras")
+    example = np.zeros((2, 28, 28), dtype=np.uint8)
+    signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
+    mlflow.set_tracking_uri(tracker.uri)
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.keras.log_model(
+            model,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            signature=signature,
+            pip_requirements=_requirements(),
+            await_registration_for=0,
+        )
+    version = str(info.registered_model_version)
+    client = tracker.client
+    for alias in (BEST_ALIAS, _alias(study)):
+        client.set_registered_model_alias(MODEL_NAME, alias, version)
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, version, key, value)
+    logger.info(
+        "registered %s version %s (aliases %s, %s)", MODEL_NAME, version, BEST_ALIAS, _alias(study)
+    )
+    return version
+
+
+def _alias(study: str) -> str:
+    alias = re.sub(r"[^A-Za-z0-9_-]", "-", study)
+    return (
+        alias
+        if alias not in ("latest", BEST_ALIAS) and not re.fullmatch(r"v\d+", alias)
+        else f"study-{alias}"
+    )
+
+
+def _requirements() -> list[str]:
+    requirements = []
+    for package in ("keras", "tensorflow-cpu", "tensorflow", "numpy"):
+        try:
+            requirements.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return requirements

@@ -1,0 +1,46 @@
+"""The declared space as Keras Tuner's ``hp.Int/Float/Choice``: the Keras Tuner adapter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from model_space import Choice, Float, Int, SearchSpace
+
+
+def declare(space: SearchSpace) -> Any:
+    """A ``keras_tuner.HyperParameters`` holding every parameter of ``space``."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    for param in space:
+        if isinstance(param, Int):
+            if param.low == param.high:
+                hp.Fixed(param.name, param.low)
+            else:
+                hp.Int(
+                    param.name,
+                    param.low,
+                    param.high,
+                    step=None if param.log else param.step,
+                    sampling="log" if param.log else "linear",
+                    default=param.default,
+                )
+        elif isinstance(param, Float):
+            if param.low == param.high:
+                hp.Fixed(param.name, param.low)
+            else:
+                hp.Float(
+                    param.name,
+                    param.low,
+                    param.high,
+                    sampling="log" if param.log else "linear",
+                    default=param.default,
+                )
+        elif isinstance(param, Choice):
+            hp.Choice(param.name, list(param.values), default=param.default)
+    return hp
+
+
+def point(hp: Any, space: SearchSpace) -> dict[str, Any]:
+    """The values of ``space``'s parameters in ``hp``, validated."""
+    return space.validate({name: hp.get(name) for name in space.names}, fill_defaults=False)

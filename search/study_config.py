@@ -1,0 +1,169 @@
+"""A study: its YAML file under ``studies/``, overridden by command-line flags, validated once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from model_space import CNN_SPACE, SearchSpace
+from search.narrowing import narrow
+
+STUDIES_DIR = Path("studies")
+DEFAULT_STUDY = "fashion-mnist-cnn"
+ENGINES = ("optuna", "keras-tuner")
+ALGORITHMS = {
+    "optuna": ("tpe", "random", "cmaes", "qmc"),
+    "keras-tuner": ("bayesian", "random", "hyperband"),
+}
+PRUNERS = ("asha", "hyperband", "median", "none")
+TRACKING = ("mlflow", "none")
+
+
+class StudyError(ValueError):
+    """A study file or flag is wrong; the message names the key and what it accepts."""
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Every setting of a study. Each output lives under ``output_dir`` (``studies/<name>/``).
+
+    Attributes:
+        name: the study's name: its file ``studies/<name>.yaml`` and its output folder.
+        engine: ``optuna`` or ``keras-tuner``.
+        algorithm: Optuna: ``tpe`` (multivariate), ``random``, ``cmaes``, ``qmc``; Keras Tuner:
+            ``bayesian``, ``random``, ``hyperband``.
+        pruner: Optuna's pruner on per-epoch ``val_accuracy``: ``asha`` (successive halving),
+            ``hyperband``, ``median`` or ``none``. Keras Tuner's Hyperband prunes by itself.
+        trials: trials the study should hold when done, counting those already finished.
+        epochs: the most epochs of one trial.
+        subset: training images per trial (stratified); ``None`` for all 50,000.
+        validation_size: validation images, split off the training set.
+        retrain_epochs: the most epochs when the best trial is retrained.
+        retrain_subset: training images for the retrain; ``None`` (the default) for all 50,000.
+        seed: seeds the split, every trial's weights, and the sampler.
+        tracking: where every trial is logged as a run: ``mlflow`` or ``none``.
+        storage: the engine's storage as an SQLAlchemy URL (Optuna); default SQLite in the
+            study folder. Point several workers at one PostgreSQL URL to share a study.
+        tracking_uri: MLflow's store; default SQLite in the study folder.
+        data_dir: where Fashion-MNIST is (see ``trainer.data``).
+        space: narrowing of the declared space: ``{name: {low, high} | {values} | {value}}``.
+        heartbeat_seconds: how often a running trial proves it is alive; a trial silent for
+            twice this is taken as dead (its worker was killed) and marked failed.
+    """
+
+    name: str = DEFAULT_STUDY
+    engine: str = "optuna"
+    algorithm: str = "tpe"
+    pruner: str = "asha"
+    trials: int = 30
+    epochs: int = 6
+    subset: int | None = 12_000
+    validation_size: int = 10_000
+    retrain_epochs: int = 30
+    retrain_subset: int | None = None
+    seed: int = 42
+    tracking: str = "mlflow"
+    storage: str | None = None
+    tracking_uri: str | None = None
+    data_dir: str | None = None
+    space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    heartbeat_seconds: int = 60
+    studies_dir: Path = STUDIES_DIR
+
+    def __post_init__(self) -> None:
+        _check_choice("engine", self.engine, ENGINES)
+        _check_choice(f"algorithm (engine {self.engine})", self.algorithm, ALGORITHMS[self.engine])
+        _check_choice("pruner", self.pruner, PRUNERS)
+        _check_choice("tracking", self.tracking, TRACKING)
+        for key in ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds"):
+            _check_positive(key, getattr(self, key))
+        for key in ("subset", "retrain_subset"):
+            if getattr(self, key) is not None:
+                _check_positive(key, getattr(self, key))
+        if self.seed < 0:
+            raise StudyError(f"seed must be non-negative, but got {self.seed}.")
+        if not self.name or "/" in self.name or self.name.startswith("."):
+            raise StudyError(f"study name must be a plain file name, but got {self.name!r}.")
+        self.search_space()
+
+    @property
+    def output_dir(self) -> Path:
+        return self.studies_dir / self.name
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{(self.output_dir / 'optuna.db').absolute()}"
+
+    @property
+    def mlflow_uri(self) -> str:
+        return self.tracking_uri or f"sqlite:///{(self.output_dir / 'mlflow.db').absolute()}"
+
+    @property
+    def best_dir(self) -> Path:
+        return self.output_dir / "best"
+
+    def search_space(self) -> SearchSpace:
+        """The declared space, narrowed by the study's ``space`` section."""
+        try:
+            return narrow(CNN_SPACE, self.space)
+        except ValueError as error:
+            raise StudyError(f"space: {error}") from error
+
+
+def load_study(
+    name: str = DEFAULT_STUDY,
+    overrides: Mapping[str, Any] | None = None,
+    studies_dir: Path = STUDIES_DIR,
+) -> StudyConfig:
+    """Reads ``studies/<name>.yaml`` and applies ``overrides`` (flags given on the command line).
+
+    Changing the engine by an override without naming an algorithm picks that engine's default.
+
+    Raises:
+        StudyError: a missing or malformed file, an unknown key, a value it does not accept.
+    """
+    overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
+    settings = {**_read(studies_dir / f"{name}.yaml", studies_dir), **overrides}
+    if "engine" in overrides and "algorithm" not in overrides:
+        settings["algorithm"] = ALGORITHMS.get(overrides["engine"], ("",))[0]
+    known = {f.name for f in fields(StudyConfig)} - {"name", "studies_dir"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise StudyError(f"Unknown study key(s) {unknown}; known keys: {', '.join(sorted(known))}.")
+    settings.setdefault("algorithm", ALGORITHMS[settings.get("engine", "optuna")][0])
+    try:
+        return StudyConfig(name=name, studies_dir=studies_dir, **settings)
+    except TypeError as error:
+        raise StudyError(f"study {name}: {error}") from error
+
+
+def _read(path: Path, studies_dir: Path) -> dict[str, Any]:
+    if not path.is_file():
+        available = sorted(p.stem for p in studies_dir.glob("*.yaml"))
+        raise StudyError(
+            f"No study file {path}; available: {', '.join(available) or 'none'}. "
+            "Create it or pass --study with one of those."
+        )
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise StudyError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from error
+    if not isinstance(document, dict):
+        raise StudyError(
+            f"{path} must be a mapping of study keys, but holds {type(document).__name__}."
+        )
+    return {str(key).replace("-", "_"): value for key, value in document.items()}
+
+
+def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise StudyError(f"{key} must be one of {', '.join(allowed)}, but got {value!r}.")
+
+
+def _check_positive(key: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise StudyError(f"{key} must be a positive integer, but got {value!r}.")

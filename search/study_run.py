@@ -1,0 +1,63 @@
+"""A whole study: open storage and tracking, load the data, search, retrain the best, compare."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from search.best import BestModel, retrain_best
+from search.compare_table import study_table, write_table
+from search.engines import BestTrial, open_engine
+from search.study_config import StudyConfig, StudyError
+from search.tracking import make_tracker
+from search.trial import TrialRunner
+from trainer.data import load_fashion_mnist
+from trainer.splits import split
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StudyResult:
+    best_trial: BestTrial | None
+    best_model: BestModel | None
+
+
+def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True) -> StudyResult:
+    """Runs the study's remaining trials (unless ``search`` is False), then retrains the best.
+
+    Raises:
+        StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
+        DataError: the data set is missing or corrupt.
+    """
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(config)
+    tracker = make_tracker(config)
+    data = load_fashion_mnist(config.data_dir)
+    splits = split(
+        data, validation_size=config.validation_size, subset=config.subset, seed=config.seed
+    )
+    runner = TrialRunner(config, splits, tracker)
+    best = engine.search(runner) if search else engine.best(runner)
+    _write_compare(config)
+    if best is None:
+        if not search:
+            raise StudyError(
+                f"study {config.name} has no completed trial to retrain; run it without "
+                "--retrain-only first."
+            )
+        logger.warning("no trial completed: nothing to retrain")
+        return StudyResult(None, None)
+    logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
+    if not retrain:
+        return StudyResult(best, None)
+    model = retrain_best(config, best, data, tracker)
+    _write_compare(config)
+    return StudyResult(best, model)
+
+
+def _write_compare(config: StudyConfig) -> None:
+    if config.tracking == "none" and config.engine != "optuna":
+        return
+    path = write_table(config, study_table(config))
+    logger.info("comparison table written to %s", path)

@@ -1,0 +1,148 @@
+"""The one trial function every engine calls: train a point, track it as a run, say how it ended.
+
+A failed trial (NaN loss, an invalid combination, out of memory) is returned as ``failed`` with
+its reason, and the search goes on; Ctrl-C and SIGTERM (KeyboardInterrupt) end the run as
+``interrupted`` and propagate, so the engine can leave its study consistent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import keras
+
+from model_space import run_name
+from search.study_config import StudyConfig
+from search.tracking import Run, RunState, Tracker
+from trainer.job import train_model
+from trainer.splits import Splits
+
+logger = logging.getLogger(__name__)
+
+EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How a trial ended; ``val_accuracy`` is its best epoch's (NaN when failed)."""
+
+    state: RunState
+    val_accuracy: float
+    epochs_run: int
+    seconds: float
+    parameter_count: int = 0
+    reason: str = ""
+    run_id: str = ""
+    run_name: str = ""
+
+
+class TrialRunner:
+    """Runs trials of one study on one process's data split, logging each as a run."""
+
+    def __init__(self, config: StudyConfig, splits: Splits, tracker: Tracker) -> None:
+        self.config = config
+        self.splits = splits
+        self.tracker = tracker
+
+    def run(
+        self,
+        params: Mapping[str, Any],
+        key: str,
+        number: int,
+        *,
+        epochs: int | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        is_pruned: Callable[[], bool] = lambda: False,
+        on_start: Callable[[Run], None] = lambda run: None,
+    ) -> TrialOutcome:
+        """Trains ``params`` for up to ``epochs`` (the study's by default) as trial ``key``."""
+        name = run_name(
+            params, datetime.now(UTC), experiment=self.tracker.experiment, suffix=f"t{number}"
+        )
+        run = self.tracker.start_run(name, self._run_params(params, number), key)
+        on_start(run)
+        started = time.perf_counter()
+        try:
+            model, fitted = train_model(
+                params,
+                self.splits,
+                epochs=epochs or self.config.epochs,
+                seed=self.config.seed,
+                callbacks=[EpochTracking(run), *callbacks],
+            )
+        except KeyboardInterrupt:
+            run.end("interrupted", "the worker was interrupted")
+            raise
+        except Exception as error:  # a failed trial must not stop the search
+            reason = f"{type(error).__name__}: {error}".strip()
+            logger.warning("trial %s failed: %s", key, reason.splitlines()[0])
+            run.end("failed", reason)
+            return TrialOutcome(
+                "failed",
+                math.nan,
+                0,
+                time.perf_counter() - started,
+                reason=reason,
+                run_id=run.run_id,
+                run_name=name,
+            )
+        seconds = time.perf_counter() - started
+        state: RunState = "pruned" if is_pruned() else "complete"
+        reason = ""
+        if fitted.diverged:
+            state, reason = "failed", "the loss became NaN or infinite"
+        final = {
+            "val_accuracy": fitted.val_accuracy,
+            "val_loss": fitted.val_loss,
+            "best_epoch": fitted.best_epoch,
+            "epochs_run": fitted.epochs_run,
+            "trial_seconds": seconds,
+            "parameter_count": model.count_params(),
+        }
+        run.log_metrics({k: v for k, v in final.items() if math.isfinite(v)})
+        run.end(state, reason)
+        return TrialOutcome(
+            state=state,
+            val_accuracy=fitted.val_accuracy if state != "failed" else math.nan,
+            epochs_run=fitted.epochs_run,
+            seconds=seconds,
+            parameter_count=int(model.count_params()),
+            reason=reason,
+            run_id=run.run_id,
+            run_name=name,
+        )
+
+    def _run_params(self, params: Mapping[str, Any], number: int) -> dict[str, Any]:
+        return {
+            **params,
+            "engine": self.config.engine,
+            "algorithm": self.config.algorithm,
+            "trial_number": number,
+            "seed": self.config.seed,
+            "epochs": self.config.epochs,
+            "subset": self.config.subset or len(self.splits.y_train),
+        }
+
+
+class EpochTracking(keras.callbacks.Callback):
+    """Logs each epoch's losses, accuracies and learning rate to the run, at step = epoch."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        metrics = {
+            key: float(logs[key])
+            for key in EPOCH_METRICS
+            if key in logs and math.isfinite(float(logs[key]))
+        }
+        if metrics:
+            self.run.log_metrics(metrics, step=epoch + 1)
