@@ -7,7 +7,9 @@ Prints images per second (epochs after the first, which compiles) for:
 3. the trainer with the seed's augmentation (one batched affine transform plus a flip);
 4. raw Keras with Keras's RandomRotation/RandomTranslation/RandomZoom/RandomFlip layers.
 
-Targets: (2)/(1) >= 0.95 and (3)/(2) >= 0.8. Runs under any Keras backend::
+Targets: (2)/(1) >= 0.95 and (3)/(2) >= 0.8. Epoch times on a shared 2-core machine vary by
+20% or more, so the variants run interleaved ``--repeats`` times and each figure is the median
+of all their steady epochs. Runs under any Keras backend::
 
     python bench/trainer_speed.py --images 12800 --epochs 3
     KERAS_BACKEND=jax python bench/trainer_speed.py
@@ -100,17 +102,13 @@ def run_trainer(splits: Splits, epochs: int, batch: int, augmentation: float) ->
     return timer.seconds
 
 
-def images_per_second(seconds: list[float], images: int) -> float:
-    steady = seconds[1:] or seconds
-    return images / statistics.median(steady)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=12_800, help="training images per epoch")
     parser.add_argument("--validation", type=int, default=2_000, help="validation images")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per variant (>= 2)")
     parser.add_argument("--batch-size", type=int, default=128, choices=(32, 64, 128, 256))
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--skip-keras-layers", action="store_true", help="skip variant 4")
     args = parser.parse_args()
     splits = split(
@@ -127,13 +125,20 @@ def main() -> None:
         variants["raw keras, keras augmentation layers"] = lambda: run_raw(
             splits, args.epochs, args.batch_size, True
         )
-    speeds = {}
-    print(f"backend {keras.backend.backend()}, {args.images} images, batch {args.batch_size}")
-    for name, run in variants.items():
-        seconds = run()
-        speeds[name] = images_per_second(seconds, args.images)
-        epochs = ", ".join(f"{s:.1f}" for s in seconds)
-        print(f"{name:<38} {speeds[name]:>8.0f} images/s   (epochs: {epochs} s)", flush=True)
+    print(
+        f"backend {keras.backend.backend()}, {args.images} images, batch {args.batch_size}, "
+        f"{args.repeats} interleaved rounds of {args.epochs} epochs"
+    )
+    steady: dict[str, list[float]] = {name: [] for name in variants}
+    for round_number in range(1, args.repeats + 1):
+        for name, run in variants.items():
+            seconds = run()
+            steady[name] += seconds[1:]
+            epochs = ", ".join(f"{s:.1f}" for s in seconds)
+            print(f"round {round_number} {name:<38} epochs: {epochs} s", flush=True)
+    speeds = {name: args.images / statistics.median(times) for name, times in steady.items()}
+    for name, speed in speeds.items():
+        print(f"{name:<38} {speed:>8.0f} images/s")
     raw, plain = speeds["raw keras, no augmentation"], speeds["trainer, no augmentation"]
     augmented = speeds["trainer, seed augmentation"]
     print(f"trainer / raw                          {plain / raw:.3f}   (target >= 0.95)")

@@ -134,7 +134,7 @@ def load_study(
     unknown = sorted(set(settings) - known)
     if unknown:
         raise StudyError(f"Unknown study key(s) {unknown}; known keys: {', '.join(sorted(known))}.")
-    settings.setdefault("algorithm", ALGORITHMS[settings.get("engine", "optuna")][0])
+    settings.setdefault("algorithm", ALGORITHMS.get(settings.get("engine", "optuna"), ("",))[0])
     try:
         return StudyConfig(name=name, studies_dir=studies_dir, **settings)
     except TypeError as error:

@@ -30,13 +30,13 @@ def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True)
         StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
         DataError: the data set is missing or corrupt.
     """
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine(config)
-    tracker = make_tracker(config)
     data = load_fashion_mnist(config.data_dir)
     splits = split(
         data, validation_size=config.validation_size, subset=config.subset, seed=config.seed
     )
+    engine = open_engine(config)
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    tracker = make_tracker(config)
     runner = TrialRunner(config, splits, tracker)
     best = engine.search(runner) if search else engine.best(runner)
     _write_compare(config)

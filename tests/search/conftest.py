@@ -1,0 +1,151 @@
+"""Tiny real studies: a few hundred Fashion-MNIST images, one or two epochs, seeded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from search.study_config import StudyConfig, load_study
+
+TINY_STUDY: dict[str, Any] = {
+    "trials": 3,
+    "epochs": 2,
+    "subset": 300,
+    "validation_size": 300,
+    "retrain_epochs": 1,
+    "retrain_subset": 300,
+    "heartbeat_seconds": 2,
+    "space": {"batch_size": {"value": 32}, "filters": {"values": ["16-32-64", "32-64-128"]}},
+}
+
+
+def write_study(studies_dir: Path, name: str = "tiny", **settings: Any) -> Path:
+    studies_dir.mkdir(parents=True, exist_ok=True)
+    path = studies_dir / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({**TINY_STUDY, **settings}))
+    return path
+
+
+@pytest.fixture
+def studies_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "studies"
+    write_study(folder)
+    return folder
+
+
+def tiny_config(studies_dir: Path, **overrides: Any) -> StudyConfig:
+    return load_study("tiny", overrides, studies_dir=studies_dir)
+
+
+def search_command(studies_dir: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "search.run",
+        "--study",
+        "tiny",
+        "--studies-dir",
+        str(studies_dir),
+        *args,
+    ]
+
+
+def quiet_env() -> dict[str, str]:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    for name in ("AIP_MODEL_DIR", "CLOUD_ML_TRIAL_ID", "KERAS_BACKEND"):
+        env.pop(name, None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server on loopback, started from Debian's binaries.
+
+    Its folder is outside pytest's private temporary tree, which the ``postgres`` user (the
+    server refuses to run as root) cannot enter.
+    """
+    binaries = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not binaries:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; ./setup.sh installs Debian's postgresql")
+        pytest.skip("PostgreSQL is not installed (./setup.sh installs Debian's postgresql)")
+    bin_dir = binaries[-1].parent
+    data = Path(tempfile.mkdtemp(prefix="search-postgres-"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=50"
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-o",
+            options,
+            "-w",
+            "start",
+            "-l",
+            str(data / "server.log"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_line(process: subprocess.Popen[str], needle: str, timeout: float = 240) -> list[str]:
+    """Reads ``process``'s output until a line contains ``needle``; returns the lines read."""
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if needle in line:
+            return lines
+    raise AssertionError(f"{needle!r} never appeared:\n{''.join(lines[-30:])}")

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model_space import CNN_SPACE, Choice, Float, Int
+from search.study_config import STUDIES_DIR, StudyConfig, StudyError, load_study
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_default_study_file_is_valid() -> None:
+    config = load_study(studies_dir=REPO / STUDIES_DIR)
+    assert (config.engine, config.algorithm, config.pruner, config.tracking) == (
+        "optuna",
+        "tpe",
+        "asha",
+        "mlflow",
+    )
+    assert config.trials == 30
+    assert config.output_dir == REPO / "studies" / "fashion-mnist-cnn"
+    assert config.storage_url.endswith("studies/fashion-mnist-cnn/optuna.db")
+    assert config.mlflow_uri.endswith("studies/fashion-mnist-cnn/mlflow.db")
+
+
+def test_flags_override_the_file(studies_dir: Path) -> None:
+    config = load_study("tiny", {"trials": 7, "seed": 3, "pruner": None}, studies_dir=studies_dir)
+    assert (config.trials, config.seed, config.pruner) == (7, 3, "asha")
+
+
+def test_switching_engine_picks_its_default_algorithm(studies_dir: Path) -> None:
+    assert (
+        load_study("tiny", {"engine": "keras-tuner"}, studies_dir=studies_dir).algorithm
+        == "bayesian"
+    )
+    chosen = load_study(
+        "tiny", {"engine": "keras-tuner", "algorithm": "hyperband"}, studies_dir=studies_dir
+    )
+    assert chosen.algorithm == "hyperband"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"engine": "hyperopt"}, "engine must be one of optuna, keras-tuner"),
+        ({"algorithm": "bayesian"}, r"algorithm \(engine optuna\) must be one of tpe"),
+        ({"pruner": "patient"}, "pruner must be one of"),
+        ({"trials": 0}, "trials must be a positive integer"),
+        ({"tracking": "wandb"}, "tracking must be one of mlflow, none"),
+        ({"epochs": "many"}, "epochs must be a positive integer"),
+    ],
+)
+def test_bad_settings_name_the_key(studies_dir: Path, overrides: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=message):
+        load_study("tiny", overrides, studies_dir=studies_dir)
+
+
+def test_unknown_key_in_the_file_is_named(studies_dir: Path) -> None:
+    (studies_dir / "typo.yaml").write_text("trials: 3\nepoch: 2\n")
+    with pytest.raises(StudyError, match=r"Unknown study key\(s\) \['epoch'\]"):
+        load_study("typo", studies_dir=studies_dir)
+
+
+def test_missing_and_malformed_files(studies_dir: Path) -> None:
+    with pytest.raises(StudyError, match=r"No study file .*nope.yaml; available: tiny"):
+        load_study("nope", studies_dir=studies_dir)
+    (studies_dir / "broken.yaml").write_text("trials: [3\n")
+    with pytest.raises(StudyError, match="not valid YAML"):
+        load_study("broken", studies_dir=studies_dir)
+    (studies_dir / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(StudyError, match="must be a mapping"):
+        load_study("list", studies_dir=studies_dir)
+
+
+def test_space_narrowing(studies_dir: Path) -> None:
+    space = load_study(
+        "tiny",
+        {"space": {"units": {"low": 256, "high": 768}, "augmentation": {"value": 0.0}}},
+        studies_dir=studies_dir,
+    ).search_space()
+    units, augmentation = space["units"], space["augmentation"]
+    assert isinstance(units, Int) and (units.low, units.high, units.default) == (256, 768, 512)
+    assert isinstance(augmentation, Float) and augmentation.low == augmentation.high == 0.0
+    assert space.names == CNN_SPACE.names
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"units": {"low": 64}}, "units must be between 128 and 1024"),
+        ({"dropout": {"value": 0.1}}, r"unknown parameter\(s\) \['dropout'\]"),
+        ({"filters": {"values": ["8-16"]}}, "filters must be one of"),
+        ({"units": {"step": 64}}, r"unknown key\(s\) \['step'\]"),
+    ],
+)
+def test_narrowing_never_widens(studies_dir: Path, space: dict, message: str) -> None:
+    with pytest.raises(StudyError, match=message):
+        load_study("tiny", {"space": space}, studies_dir=studies_dir)
+
+
+def test_choice_narrowing_keeps_a_valid_default() -> None:
+    config = StudyConfig(space={"filters": {"values": ["64-128-256"]}})
+    filters = config.search_space()["filters"]
+    assert isinstance(filters, Choice) and filters.default == "64-128-256"
