@@ -60,7 +60,7 @@ class Progress:
             else f"reason: {outcome.reason.splitlines()[0] if outcome.reason else 'unknown'}"
         )
         logger.info(
-            "trial %s %s after %d epochs (%s), %s | best %.4f (trial %s) | %d/%d done, "
+            "trial %s %s after %d epoch(s) (%s), %s | best %.4f (trial %s) | %d/%d done, "
             "%s elapsed, about %s left",
             key,
             outcome.state,

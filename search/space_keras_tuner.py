@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from model_space import Choice, Float, Int, SearchSpace
+from model_space import Choice, Int, SearchSpace
 
 
 def declare(space: SearchSpace) -> Any:
@@ -13,34 +13,32 @@ def declare(space: SearchSpace) -> Any:
 
     hp = keras_tuner.HyperParameters()
     for param in space:
-        if isinstance(param, Int):
-            if param.low == param.high:
-                hp.Fixed(param.name, param.low)
-            else:
-                hp.Int(
-                    param.name,
-                    param.low,
-                    param.high,
-                    step=None if param.log else param.step,
-                    sampling="log" if param.log else "linear",
-                    default=param.default,
-                )
-        elif isinstance(param, Float):
-            if param.low == param.high:
-                hp.Fixed(param.name, param.low)
-            else:
-                hp.Float(
-                    param.name,
-                    param.low,
-                    param.high,
-                    sampling="log" if param.log else "linear",
-                    default=param.default,
-                )
-        elif isinstance(param, Choice):
+        if isinstance(param, Choice):
             hp.Choice(param.name, list(param.values), default=param.default)
+        elif param.low == param.high:
+            hp.Fixed(param.name, param.low)
+        elif isinstance(param, Int):
+            # Keras Tuner reads an Int's step as a multiplier on a log scale.
+            step = None if param.log else param.step
+            hp.Int(
+                param.name,
+                param.low,
+                param.high,
+                step=step,
+                sampling=_scale(param.log),
+                default=param.default,
+            )
+        else:
+            hp.Float(
+                param.name, param.low, param.high, sampling=_scale(param.log), default=param.default
+            )
     return hp
 
 
 def point(hp: Any, space: SearchSpace) -> dict[str, Any]:
     """The values of ``space``'s parameters in ``hp``, validated."""
     return space.validate({name: hp.get(name) for name in space.names}, fill_defaults=False)
+
+
+def _scale(log: bool) -> str:
+    return "log" if log else "linear"

@@ -63,7 +63,6 @@ class StudyLock:
         parsed = make_url(url)
         self._key = int.from_bytes(hashlib.sha256(study.encode()).digest()[:8], "big", signed=True)
         self._engine: Any = None
-        self._connection: Any = None
         self._file: Path | None = None
         if parsed.get_backend_name() == "sqlite":
             self._file = Path(f"{parsed.database or 'memory'}.{study}.lock").absolute()

@@ -6,6 +6,8 @@ nothing. Backends are imported only when chosen.
 
 from __future__ import annotations
 
+import logging
+
 from search.study_config import StudyConfig
 from search.tracking.base import Run, RunState, Tracker
 from search.tracking.null import NullTracker
@@ -17,6 +19,8 @@ def make_tracker(config: StudyConfig) -> Tracker:
     """The tracker the study names, its experiment named after the study."""
     if config.tracking == "mlflow":
         from search.tracking.mlflow_tracker import MlflowTracker
+
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
 
         config.output_dir.mkdir(parents=True, exist_ok=True)
         return MlflowTracker(

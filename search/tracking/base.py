@@ -39,9 +39,9 @@ class Tracker(Protocol):
     def experiment(self) -> str: ...
 
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> Run:
-        """Starts a run. ``key`` identifies the engine's trial (``optuna-7``): an unfinished
-        run with the same key (its worker was killed) is discarded first, so a retried trial
-        never leaves two runs."""
+        """Starts a run. ``key`` identifies the engine's trial (``optuna-7``): a run of the same
+        key that never finished (its worker was interrupted or killed) is discarded first, so
+        a trial that its engine runs again never leaves two runs."""
         ...
 
     def close_orphans(self, keys: Sequence[str]) -> int:

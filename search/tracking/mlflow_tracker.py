@@ -10,9 +10,10 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunStatus
+from mlflow.entities import Metric, Param
 
 from search.tracking.base import ParamValue, RunState
 
@@ -83,7 +84,7 @@ class MlflowTracker:
         return self._experiment
 
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> MlflowRun:
-        for stale in self._runs_with_key(key, unfinished_only=True):
+        for stale in self._runs_with_key(key, statuses=("RUNNING", "KILLED")):
             logger.info("discarding the unfinished run %s of %s", stale.info.run_name, key)
             self.client.delete_run(stale.info.run_id)
         run = self.client.create_run(
@@ -95,15 +96,13 @@ class MlflowTracker:
     def close_orphans(self, keys: Sequence[str]) -> int:
         closed = 0
         for key in keys:
-            for run in self._runs_with_key(key, unfinished_only=True):
+            for run in self._runs_with_key(key, statuses=("RUNNING",)):
                 MlflowRun(self.client, run.info.run_id, run.info.run_name or "").end("interrupted")
                 closed += 1
         return closed
 
-    def _runs_with_key(self, key: str, *, unfinished_only: bool) -> list:
+    def _runs_with_key(self, key: str, *, statuses: tuple[str, ...]) -> list[Any]:
         runs = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.{KEY_TAG} = '{key}'"
         )
-        if unfinished_only:
-            return [r for r in runs if r.info.status == RunStatus.to_string(RunStatus.RUNNING)]
-        return list(runs)
+        return [run for run in runs if run.info.status in statuses]

@@ -19,6 +19,7 @@ def test_default_study_file_is_valid() -> None:
         "mlflow",
     )
     assert config.trials == 30
+    assert config.search_space()["filters"].values == ("16-32-64", "32-64-128")  # type: ignore[union-attr]
     assert config.output_dir == REPO / "studies" / "fashion-mnist-cnn"
     assert config.storage_url.endswith("studies/fashion-mnist-cnn/optuna.db")
     assert config.mlflow_uri.endswith("studies/fashion-mnist-cnn/mlflow.db")

@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 import optuna
+import pandas
 from optuna.trial import TrialState
 
+from search import compare
 from search.storage_url import normalise
 from tests.search.conftest import quiet_env, search_command
 
@@ -45,3 +47,9 @@ def test_two_workers_share_one_postgres_study(studies_dir: Path, postgres_url: s
     trials = optuna.load_study(study_name="tiny", storage=normalise(postgres_url)).get_trials()
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]
     assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+
+    argv = ["--study", "tiny", "--studies-dir", str(studies_dir), "--storage", postgres_url]
+    assert compare.main([*argv, "--tracking", "none"]) == 0
+    table = pandas.read_csv(studies_dir / "tiny" / "compare.csv")
+    assert len(table) == 4 and list(table.columns[:2]) == ["run_name", "state"]
+    assert set(table["state"]) <= {"complete", "pruned"}
