@@ -47,13 +47,24 @@ def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True)
                 "--retrain-only first."
             )
         logger.warning("no trial completed: nothing to retrain")
+        _write_dashboard(config)
         return StudyResult(None, None)
     logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
-    if not retrain:
-        return StudyResult(best, None)
-    model = retrain_best(config, best, data, tracker)
-    _write_compare(config)
+    model = retrain_best(config, best, data, tracker) if retrain else None
+    if model is not None:
+        _write_compare(config)
+    _write_dashboard(config)
     return StudyResult(best, model)
+
+
+def _write_dashboard(config: StudyConfig) -> None:
+    """The dashboard is a view: failing to draw it never fails the search."""
+    from search.dashboard_page import write_dashboard
+
+    try:
+        write_dashboard(config)
+    except Exception as error:
+        logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)
 
 
 def _write_compare(config: StudyConfig) -> None:

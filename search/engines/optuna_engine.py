@@ -38,6 +38,15 @@ RUN_NAME = "run_name"
 SEED_STRIDE = 7919
 
 
+@contextmanager
+def _quiet_heartbeat_warnings() -> Iterator[None]:
+    """Heartbeats and stale-trial checks are used here outside ``Study.optimize`` on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        yield
+
+
 def open_study(config: StudyConfig) -> optuna.Study:
     """Opens (or creates) the study in its storage.
 
@@ -47,11 +56,12 @@ def open_study(config: StudyConfig) -> optuna.Study:
     url = storage_url.normalise(config.storage_url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        storage = optuna.storages.RDBStorage(
-            url,
-            heartbeat_interval=config.heartbeat_seconds,
-            grace_period=2 * config.heartbeat_seconds,
-        )
+        with _quiet_heartbeat_warnings():
+            storage = optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=config.heartbeat_seconds,
+                grace_period=2 * config.heartbeat_seconds,
+            )
         return optuna.create_study(
             study_name=config.name,
             storage=storage,
@@ -188,15 +198,6 @@ class OptunaSearch:
         closed = self.runner.tracker.close_orphans(dead)
         if closed:
             logger.info("closed %d run(s) left open by a worker that was killed", closed)
-
-
-@contextmanager
-def _quiet_heartbeat_warnings() -> Iterator[None]:
-    """Heartbeats and stale-trial checks are used here outside ``Study.optimize`` on purpose."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.filterwarnings("ignore", message="Heartbeat of storage")
-        yield
 
 
 def _link(trial: optuna.Trial, run_id: str, run_name: str) -> None:

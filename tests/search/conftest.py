@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from search.study_config import StudyConfig, load_study
+from search.study_run import StudyResult
 
 TINY_STUDY: dict[str, Any] = {
     "trials": 3,
@@ -65,6 +66,17 @@ def quiet_env() -> dict[str, str]:
     for name in ("AIP_MODEL_DIR", "CLOUD_ML_TRIAL_ID", "KERAS_BACKEND"):
         env.pop(name, None)
     return env
+
+
+@pytest.fixture(scope="session")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[StudyConfig, StudyResult]:
+    """One tiny real Optuna study, searched, retrained, registered, with its dashboard."""
+    from search.study_run import run_study
+
+    studies_dir = tmp_path_factory.mktemp("finished") / "studies"
+    write_study(studies_dir)
+    config = tiny_config(studies_dir)
+    return config, run_study(config)
 
 
 @pytest.fixture(scope="session")

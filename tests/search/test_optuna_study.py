@@ -28,9 +28,8 @@ def _runs(config):  # type: ignore[no-untyped-def]
     return client, client.search_runs([experiment.experiment_id])
 
 
-def test_study_tracks_every_trial_and_registers_the_best(studies_dir: Path, fashion) -> None:
-    config = tiny_config(studies_dir)
-    result = run_study(config)
+def test_study_tracks_every_trial_and_registers_the_best(finished, fashion) -> None:
+    config, result = finished
 
     study = optuna.load_study(study_name="tiny", storage=config.storage_url)
     trials = study.get_trials()

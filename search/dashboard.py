@@ -1,0 +1,34 @@
+"""``python -m search.dashboard --study NAME``: the study's dashboard as one HTML file.
+
+Writes ``studies/<name>/dashboard.html``: self-contained (Plotly's JavaScript embedded), so it
+opens offline and can be attached to a ticket. ``python -m search.run`` writes it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from search import cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return cli.study_parser("python -m search.dashboard", "Write a study's Plotly dashboard.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.setup()
+
+    def body() -> None:
+        from search.dashboard_page import write_dashboard
+
+        config = cli.load(args, ("tracking", "engine", "storage", "tracking_uri"))
+        print(f"dashboard written to {write_dashboard(config)}")
+
+    return cli.run_main(body, "interrupted")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""The study dashboard: one self-contained HTML file (Plotly's JavaScript embedded).
+
+Answers "what mattered, what won, and can I trust it?" for Optuna and Keras Tuner studies
+alike, from the one study-to-table layer in ``study_records``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+from plotly.offline import get_plotlyjs
+
+from search import dashboard_figures as figures
+from search.compare_table import study_table
+from search.dashboard_figures import Panel
+from search.study_config import StudyConfig, StudyError
+from search.study_records import TrialRecord, as_optuna_study, load_records
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATE = (Path(__file__).parent / "dashboard_template.html").read_text()
+
+
+def write_dashboard(config: StudyConfig) -> Path:
+    """Writes ``studies/<name>/dashboard.html`` and returns its path."""
+    records = load_records(config)
+    metadata = _best_metadata(config)
+    panels = build_panels(records, as_optuna_study(records, config), metadata)
+    page = _TEMPLATE.format(
+        title=html.escape(f"Study {config.name}"),
+        plotly=get_plotlyjs(),
+        summary=_summary(config, records, metadata),
+        panels="\n".join(_section(panel) for panel in panels),
+        runs=_runs_table(config, records),
+    )
+    path = config.output_dir / "dashboard.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    staged.write_text(page)
+    staged.replace(path)
+    logger.info("dashboard written to %s", path)
+    return path
+
+
+def build_panels(
+    records: list[TrialRecord], study: optuna.Study, metadata: dict[str, Any] | None
+) -> list[Panel]:
+    vis = optuna.visualization
+    panels = [
+        _records_panel(
+            "history",
+            "Is the search still improving? Each trial's validation accuracy and the best so far",
+            records,
+            figures.history,
+        ),
+        _records_panel(
+            "curves",
+            "Where did the pruner stop each trial? Validation accuracy per epoch",
+            [r for r in records if r.curve],
+            figures.curves,
+        ),
+        figures.optuna_panel(
+            "parallel",
+            "Which combinations score well? Every parameter, coloured by validation accuracy",
+            study,
+            vis.plot_parallel_coordinate,
+        ),
+        figures.optuna_panel(
+            "importance", "Which parameters mattered most?", study, vis.plot_param_importances
+        ),
+        figures.optuna_panel(
+            "slice", "How does each parameter move validation accuracy?", study, vis.plot_slice
+        ),
+        figures.optuna_panel(
+            "contour",
+            "How do the two most important parameters interact?",
+            study,
+            lambda s: vis.plot_contour(s, params=figures.top_two_params(s)),
+        ),
+        _records_panel(
+            "cost",
+            "What does accuracy cost? Validation accuracy against model "
+            "size and trial time, Pareto fronts in red",
+            figures.scored(records),
+            figures.cost,
+        ),
+    ]
+    return panels + _best_panels(metadata)
+
+
+def _records_panel(key: str, title: str, records: list[TrialRecord], draw: Any) -> Panel:
+    if not records:
+        return Panel(key, title, message="No finished trial to show yet.")
+    return Panel(key, title, figure=draw(records))
+
+
+def _best_panels(metadata: dict[str, Any] | None) -> list[Panel]:
+    trust = "Can the best model be trusted? Its test accuracy next to its validation accuracy"
+    classes = "Which classes does the best model get wrong?"
+    if metadata is None:
+        message = "No retrained best model yet (run python -m search.run without --no-retrain)."
+        return [Panel("best", trust, message=message), Panel("classes", classes, message=message)]
+    accuracy, per_class, flagged = figures.best_model(metadata)
+    gap = 100 * (metadata["validation"]["accuracy"] - metadata["test"]["accuracy"])
+    note = (
+        f"Test accuracy is {gap:.1f} points below validation: check preprocessing and leakage."
+        if flagged
+        else f"Test and validation accuracy agree within {figures.GAP_POINTS:g} points "
+        f"(gap {gap:+.1f})."
+    )
+    return [
+        Panel("best", trust, figure=accuracy, message=note),
+        Panel("classes", classes, figure=per_class),
+    ]
+
+
+def _section(panel: Panel) -> str:
+    parts = [
+        f'<section class="panel" id="panel-{panel.key}">',
+        f"<h2>{html.escape(panel.title)}</h2>",
+    ]
+    if panel.message:
+        flagged = "points below validation" in panel.message
+        css = "message flagged" if flagged else "message"
+        parts.append(f'<p class="{css}" id="message-{panel.key}">{html.escape(panel.message)}</p>')
+    if panel.figure is not None:
+        panel.figure.update_layout(
+            margin={"t": 40, "l": 60, "r": 30, "b": 50}, template="plotly_white"
+        )
+        figure_html = panel.figure.to_html(
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"plot-{panel.key}",
+            config={"responsive": True, "displaylogo": False},
+        )
+        parts.append(f'<div class="plot">{figure_html}</div>')
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _summary(
+    config: StudyConfig, records: list[TrialRecord], metadata: dict[str, Any] | None
+) -> str:
+    if not records:
+        return "<p class='message' id='empty'>This study has no trials yet.</p>"
+    counts = Counter(record.state for record in records)
+    states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+    scored = figures.scored(records)
+    lines = [f"{len(records)} trials ({states}); engine {config.engine}, {config.algorithm}."]
+    if not scored:
+        lines.append("No trial completed yet, so there is no best trial.")
+    else:
+        best = max(scored, key=lambda r: r.value or 0.0)
+        lines.append(f"Best trial {best.key}: validation accuracy {best.value:.4f}.")
+    if metadata:
+        lines.append(
+            f"Retrained best model {metadata['run_name']}: validation "
+            f"{metadata['validation']['accuracy']:.4f}, test {metadata['test']['accuracy']:.4f}."
+        )
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
+
+
+def _runs_table(config: StudyConfig, records: list[TrialRecord]) -> str:
+    try:
+        table = study_table(config)
+    except StudyError:
+        table = pd.DataFrame(
+            [
+                {
+                    "run_name": r.run_name or r.key,
+                    "state": r.state,
+                    "metric.val_accuracy": r.value,
+                    **{f"param.{k}": v for k, v in r.params.items()},
+                }
+                for r in records
+            ]
+        )
+    if table.empty:
+        return "<p class='message'>No runs yet.</p>"
+    table = table.drop(columns=[c for c in ("run_id",) if c in table.columns])
+    return table.to_html(
+        index=False,
+        classes="runs",
+        table_id="runs-table",
+        na_rep="",
+        float_format=lambda v: f"{v:.4g}",
+        border=0,
+    )
+
+
+def _best_metadata(config: StudyConfig) -> dict[str, Any] | None:
+    path = config.best_dir / "metadata.json"
+    if not path.exists():
+        return None
+    return dict(json.loads(path.read_text()))
