@@ -97,7 +97,7 @@ def test_killed_worker_then_resume(studies_dir: Path) -> None:
     _check_resumed_study(studies_dir, interrupted=1)
 
 
-@pytest.mark.parametrize("algorithm", ["random"])
+@pytest.mark.parametrize("algorithm", ["random", "bayesian", "hyperband"])
 def test_keras_tuner_resumes_without_rerunning(studies_dir: Path, algorithm: str) -> None:
     from search.study_run import run_study
 

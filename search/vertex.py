@@ -1,0 +1,96 @@
+"""``python -m search.vertex``: the study's space as a Vertex AI hyperparameter tuning job.
+
+Each trial runs the project's container (``python -m trainer.train``) with the study's run
+settings and Vertex's ``--<param>=<value>``, exports to its own ``AIP_MODEL_DIR`` under
+``--base-output-dir`` and reports ``val_accuracy`` through cloudml-hypertune.
+``--dry-run`` prints the job in the API's JSON form and needs no credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from search import cli
+from search.study_config import StudyError
+
+STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from search.vertex_job import ALGORITHMS, DEFAULT_MACHINE_TYPE
+
+    parser = cli.study_parser(
+        "python -m search.vertex", "Submit the study's space as a Vertex AI tuning job."
+    )
+    parser.add_argument("--image", required=True, help="the training container's image URI")
+    parser.add_argument("--base-output-dir", required=True, help="gs:// folder for the trials")
+    parser.add_argument("--project", help="Google Cloud project (default $GOOGLE_CLOUD_PROJECT)")
+    parser.add_argument("--location", default="us-central1", help="region (%(default)s)")
+    parser.add_argument("--trials", type=int, default=30, help="max_trial_count (%(default)s)")
+    parser.add_argument("--parallel-trials", type=int, default=3, help="(%(default)s)")
+    parser.add_argument("--max-failed-trials", type=int, default=5, help="(%(default)s)")
+    parser.add_argument("--algorithm", default="bayesian", choices=sorted(ALGORITHMS))
+    parser.add_argument("--machine-type", default=DEFAULT_MACHINE_TYPE, help="(%(default)s)")
+    parser.add_argument("--accelerator-type", help="such as NVIDIA_TESLA_T4")
+    parser.add_argument("--accelerator-count", type=int, default=0)
+    parser.add_argument("--service-account", help="the service account the trials run as")
+    parser.add_argument("--display-name", default="", help="(default: the study's name)")
+    parser.add_argument("--epochs", type=int, help="the most epochs of one trial")
+    parser.add_argument("--subset", type=int, help="training images per trial")
+    parser.add_argument("--validation-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.setup()
+    return cli.run_main(lambda: _body(args), "interrupted")
+
+
+def _body(args: argparse.Namespace) -> None:
+    from search.vertex_job import (
+        DRY_RUN_PROJECT,
+        TuningJobSettings,
+        build_tuning_job,
+        job_json,
+        submit,
+    )
+
+    config = cli.load(args, STUDY_KEYS)
+    project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project and not args.dry_run:
+        raise StudyError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
+    settings = TuningJobSettings(
+        image_uri=args.image,
+        base_output_dir=args.base_output_dir,
+        project=project or DRY_RUN_PROJECT,
+        location=args.location,
+        trials=args.trials,
+        parallel_trials=args.parallel_trials,
+        max_failed_trials=args.max_failed_trials,
+        algorithm=args.algorithm,
+        machine_type=args.machine_type,
+        accelerator_type=args.accelerator_type,
+        accelerator_count=args.accelerator_count,
+        service_account=args.service_account,
+        display_name=args.display_name,
+    )
+    if args.dry_run:
+        from google.auth.credentials import AnonymousCredentials
+
+        print(job_json(build_tuning_job(config, settings, credentials=AnonymousCredentials())))
+        return
+    name, link = submit(build_tuning_job(config, settings), settings.service_account)
+    print(f"submitted {name}\n{link}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The Vertex AI tuning job, tested at the SDK's gapic boundary as the SDK tests itself:
+anonymous credentials, the JobServiceClient's methods patched, assertions on the request
+protos the SDK built."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import google.auth
+import pytest
+from google.api_core import exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud.aiplatform_v1.services.job_service import JobServiceClient
+from google.cloud.aiplatform_v1.types import HyperparameterTuningJob, JobState, StudySpec
+
+from model_space import CNN_SPACE
+from search import vertex
+
+REPO = Path(__file__).resolve().parents[2]
+IMAGE = "us-central1-docker.pkg.dev/test-project/trainers/fashion-mnist:1.0"
+JOB_NAME = "projects/test-project/locations/us-central1/hyperparameterTuningJobs/4242"
+BASE = [
+    "--studies-dir",
+    str(REPO / "studies"),
+    "--study",
+    "fashion-mnist-cnn-vertex",
+    "--image",
+    IMAGE,
+    "--base-output-dir",
+    "gs://test-bucket/tuning",
+]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Patches credentials and the gapic client; collects every create request."""
+    requests: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "test-project")
+    )
+
+    def create(self, request=None, *, parent=None, hyperparameter_tuning_job=None, **kwargs):  # type: ignore[no-untyped-def]
+        requests.append({"parent": parent, "job": hyperparameter_tuning_job})
+        created = HyperparameterTuningJob(hyperparameter_tuning_job)
+        created.name = JOB_NAME
+        created.state = JobState.JOB_STATE_PENDING
+        return created
+
+    def get(self, request=None, *, name=None, **kwargs):  # type: ignore[no-untyped-def]
+        job = HyperparameterTuningJob(requests[-1]["job"])
+        job.name, job.state = name, JobState.JOB_STATE_SUCCEEDED
+        return job
+
+    monkeypatch.setattr(JobServiceClient, "create_hyperparameter_tuning_job", create)
+    monkeypatch.setattr(JobServiceClient, "get_hyperparameter_tuning_job", get)
+    return requests
+
+
+def test_submitted_job_matches_the_space(sent, capsys: pytest.CaptureFixture[str]) -> None:
+    code = vertex.main(
+        [
+            *BASE,
+            "--project",
+            "test-project",
+            "--trials",
+            "12",
+            "--parallel-trials",
+            "4",
+            "--service-account",
+            "trainer@test-project.iam.gserviceaccount.com",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert JOB_NAME in capsys.readouterr().out
+    (request,) = sent
+    assert request["parent"] == "projects/test-project/locations/us-central1"
+    job: HyperparameterTuningJob = request["job"]
+    assert (job.max_trial_count, job.parallel_trial_count, job.max_failed_trial_count) == (12, 4, 5)
+    assert [(m.metric_id, m.goal) for m in job.study_spec.metrics] == [
+        ("val_accuracy", StudySpec.MetricSpec.GoalType.MAXIMIZE)
+    ]
+    assert job.study_spec.algorithm == StudySpec.Algorithm.ALGORITHM_UNSPECIFIED  # Bayesian
+    specs = {p.parameter_id: p for p in job.study_spec.parameters}
+    assert list(specs) == list(CNN_SPACE.names)
+    assert list(specs["filters"].categorical_value_spec.values) == [
+        "16-32-64",
+        "32-64-128",
+        "64-128-256",
+    ]
+    assert (
+        specs["convs_per_block"].integer_value_spec.min_value,
+        specs["convs_per_block"].integer_value_spec.max_value,
+    ) == (1, 2)
+    assert list(specs["units"].discrete_value_spec.values) == [128.0 * k for k in range(1, 9)]
+    assert list(specs["batch_size"].discrete_value_spec.values) == [32.0, 64.0, 128.0, 256.0]
+    rate = specs["learning_rate"]
+    assert (rate.double_value_spec.min_value, rate.double_value_spec.max_value) == (1e-4, 1e-2)
+    assert rate.scale_type == StudySpec.ParameterSpec.ScaleType.UNIT_LOG_SCALE
+    assert specs["conv_dropout"].scale_type == StudySpec.ParameterSpec.ScaleType.UNIT_LINEAR_SCALE
+    (pool,) = job.trial_job_spec.worker_pool_specs
+    assert pool.machine_spec.machine_type == "n1-highmem-2" and pool.replica_count == 1
+    assert pool.container_spec.image_uri == IMAGE
+    assert list(pool.container_spec.args) == [
+        "--epochs=20",
+        "--validation-size=10000",
+        "--seed=42",
+        "--hypertune",
+    ]
+    assert job.trial_job_spec.base_output_directory.output_uri_prefix == "gs://test-bucket/tuning"
+    assert job.trial_job_spec.service_account == "trainer@test-project.iam.gserviceaccount.com"
+    assert job.labels["study"] == "fashion-mnist-cnn-vertex"
+
+
+def test_trial_args_are_accepted_by_the_trainer(sent) -> None:
+    """The args every trial gets, plus one value per spec, parse as the trainer's flags."""
+    from trainer.train import build_parser
+
+    assert vertex.main([*BASE, "--project", "test-project"]) == 0
+    job = sent[0]["job"]
+    args = list(job.trial_job_spec.worker_pool_specs[0].container_spec.args)
+    for spec in job.study_spec.parameters:
+        if spec.categorical_value_spec.values:
+            value: Any = spec.categorical_value_spec.values[-1]
+        elif spec.discrete_value_spec.values:
+            value = spec.discrete_value_spec.values[-1]
+        elif spec.integer_value_spec.max_value:
+            value = spec.integer_value_spec.max_value
+        else:
+            value = spec.double_value_spec.max_value
+        args.append(f"--{spec.parameter_id}={value}")
+    parsed = build_parser().parse_args(args)
+    assert parsed.units == 1024 and parsed.batch_size == 256 and parsed.filters == "64-128-256"
+    assert parsed.hypertune and parsed.epochs == 20
+
+
+def test_dry_run_prints_the_api_resource_without_credentials(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_credentials(*args: Any, **kwargs: Any) -> Any:
+        raise google.auth.exceptions.DefaultCredentialsError("no credentials here")
+
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    assert vertex.main([*BASE, "--dry-run", "--algorithm", "random"]) == 0
+    out = capsys.readouterr().out
+    job = HyperparameterTuningJob.from_json(out)
+    assert job.study_spec.algorithm == StudySpec.Algorithm.RANDOM_SEARCH
+    assert json.loads(out)["studySpec"]["parameters"][5]["scaleType"] == "UNIT_LOG_SCALE"
+    assert job.trial_job_spec.worker_pool_specs[0].container_spec.image_uri == IMAGE
+
+
+def test_quota_refusal_is_one_line(sent, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    def refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise exceptions.ResourceExhausted(
+            "Quota exceeded for aiplatform.googleapis.com/custom_model_training_cpus"
+        )
+
+    monkeypatch.setattr(JobServiceClient, "create_hyperparameter_tuning_job", refuse)
+    assert vertex.main([*BASE, "--project", "test-project"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1
+    assert "quota" in errors[0] and "--parallel-trials" in errors[0]
+    assert "custom_model_training_cpus" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "No Google Cloud project"),
+        (["--dry-run", "--algorithm", "grid"], "grid search needs every parameter discrete"),
+        (["--dry-run", "--parallel-trials", "40"], "cannot exceed trials"),
+    ],
+)
+def test_bad_input_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    message: str,
+) -> None:
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    assert vertex.main([*BASE, *argv]) == 2
+    assert message in capsys.readouterr().err
