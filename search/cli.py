@@ -23,7 +23,7 @@ def study_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--studies-dir", type=Path, default=STUDIES_DIR, help="where study files live (%(default)s)"
     )
-    parser.add_argument("--tracking", help="mlflow or none")
+    parser.add_argument("--tracking", help="mlflow, vertex or none")
     parser.add_argument("--engine", help="optuna or keras-tuner")
     parser.add_argument("--storage", help="the engine's SQLAlchemy storage URL (Optuna)")
     parser.add_argument("--tracking-uri", help="MLflow's store (default: the study folder)")

@@ -17,6 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         "python -m search.compare", "Every run of a study side by side, best first."
     )
     parser.add_argument("--limit", type=int, help="print only the best LIMIT runs")
+    parser.add_argument("--project", help="Google Cloud project (tracking vertex)")
+    parser.add_argument("--location", help="Google Cloud region (tracking vertex)")
+    parser.add_argument("--experiment", help="Vertex AI experiment (default: the study)")
     return parser
 
 
@@ -27,7 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     def body() -> None:
         from search.compare_table import format_table, study_table, write_table
 
-        config = cli.load(args, ("tracking", "engine", "storage", "tracking_uri"))
+        keys = (
+            "tracking",
+            "engine",
+            "storage",
+            "tracking_uri",
+            "project",
+            "location",
+            "experiment",
+        )
+        config = cli.load(args, keys)
         table = study_table(config)
         path = write_table(config, table)
         print(format_table(table, args.limit))

@@ -28,6 +28,8 @@ HIDDEN_PARAMS = ("param.seed", "param.engine", "param.algorithm", "param.subset"
 def study_table(config: StudyConfig) -> pd.DataFrame:
     if config.tracking == "mlflow":
         rows = _mlflow_rows(config)
+    elif config.tracking == "vertex":
+        rows = _vertex_rows(config)
     elif config.engine == "optuna":
         rows = _optuna_rows(config)
     else:
@@ -77,6 +79,26 @@ def _mlflow_rows(config: StudyConfig) -> list[dict[str, Any]]:
         row.update({f"param.{k}": _number(v) for k, v in run.data.params.items()})
         row.update({f"metric.{k}": v for k, v in run.data.metrics.items()})
         rows.append(row)
+    return rows
+
+
+def _vertex_rows(config: StudyConfig) -> list[dict[str, Any]]:
+    """``aiplatform.get_experiment_df`` already has this shape; states come from the runs'
+    ``trial_state`` param where the search logged one."""
+    from google.cloud import aiplatform
+
+    from search.tracking import make_tracker
+
+    make_tracker(config)  # checks the project and credentials, and calls aiplatform.init
+    frame = aiplatform.get_experiment_df(
+        config.experiment or config.name, include_time_series=False
+    )
+    rows = []
+    for record in frame.to_dict("records"):
+        row = {k: v for k, v in record.items() if k.startswith(("param.", "metric."))}
+        state = row.pop("param.trial_state", None) or str(record.get("state", "")).lower()
+        row.pop("param.trial_key", None)
+        rows.append({"run_name": record.get("run_name"), "state": state, **row})
     return rows
 
 

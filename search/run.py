@@ -31,6 +31,10 @@ STUDY_KEYS = (
     "tracking",
     "tracking_uri",
     "data_dir",
+    "project",
+    "location",
+    "experiment",
+    "tensorboard",
 )
 
 
@@ -52,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retrain-subset", type=int, help="training images for the retrain")
     parser.add_argument("--seed", type=int, help="seeds the split, the weights and the sampler")
     parser.add_argument("--data-dir", help="Fashion-MNIST folder, local or gs://")
+    parser.add_argument("--project", help="Google Cloud project (tracking vertex)")
+    parser.add_argument("--location", help="Google Cloud region (tracking vertex)")
+    parser.add_argument("--experiment", help="Experiments experiment (default: the study)")
+    parser.add_argument("--tensorboard", help="the experiment's TensorBoard, for per-epoch metrics")
     steps = parser.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(

@@ -20,7 +20,7 @@ ALGORITHMS = {
     "keras-tuner": ("bayesian", "random", "hyperband"),
 }
 PRUNERS = ("asha", "hyperband", "median", "none")
-TRACKING = ("mlflow", "none")
+TRACKING = ("mlflow", "vertex", "none")
 
 
 class StudyError(ValueError):
@@ -45,12 +45,18 @@ class StudyConfig:
         retrain_epochs: the most epochs when the best trial is retrained.
         retrain_subset: training images for the retrain; ``None`` (the default) for all 50,000.
         seed: seeds the split, every trial's weights, and the sampler.
-        tracking: where every trial is logged as a run: ``mlflow`` or ``none``.
+        tracking: where every trial is logged as a run: ``mlflow``, ``vertex`` (Vertex AI
+            Experiments) or ``none``.
         storage: the engine's storage as an SQLAlchemy URL (Optuna); default SQLite in the
             study folder. Point several workers at one PostgreSQL URL to share a study.
         tracking_uri: MLflow's store; default SQLite in the study folder.
         data_dir: where Fashion-MNIST is (see ``trainer.data``).
         space: narrowing of the declared space: ``{name: {low, high} | {values} | {value}}``.
+        project: the Google Cloud project for ``tracking: vertex`` (default
+            ``$GOOGLE_CLOUD_PROJECT``).
+        location: its region.
+        experiment: the Experiments experiment (default: the study's name).
+        tensorboard: the experiment's TensorBoard resource, which per-epoch metrics need.
         heartbeat_seconds: how often a running trial proves it is alive; a trial silent for
             twice this is taken as dead (its worker was killed) and marked failed.
     """
@@ -71,6 +77,10 @@ class StudyConfig:
     tracking_uri: str | None = None
     data_dir: str | None = None
     space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    project: str | None = None
+    location: str = "us-central1"
+    experiment: str | None = None
+    tensorboard: str | None = None
     heartbeat_seconds: int = 60
     studies_dir: Path = STUDIES_DIR
 

@@ -68,7 +68,12 @@ def _write_dashboard(config: StudyConfig) -> None:
 
 
 def _write_compare(config: StudyConfig) -> None:
+    """The table is a view: failing to read it back never fails the search."""
     if config.tracking == "none" and config.engine != "optuna":
         return
-    path = write_table(config, study_table(config))
+    try:
+        path = write_table(config, study_table(config))
+    except Exception as error:
+        logger.warning("comparison table not written (%s: %s)", type(error).__name__, error)
+        return
     logger.info("comparison table written to %s", path)

@@ -7,8 +7,9 @@ nothing. Backends are imported only when chosen.
 from __future__ import annotations
 
 import logging
+import os
 
-from search.study_config import StudyConfig
+from search.study_config import StudyConfig, StudyError
 from search.tracking.base import Run, RunState, Tracker
 from search.tracking.null import NullTracker
 
@@ -28,4 +29,34 @@ def make_tracker(config: StudyConfig) -> Tracker:
             experiment=config.name,
             artifact_dir=config.output_dir / "mlartifacts",
         )
+    if config.tracking == "vertex":
+        return _vertex_tracker(config)
     return NullTracker(experiment=config.name)
+
+
+def _vertex_tracker(config: StudyConfig) -> Tracker:
+    """Checks the project and credentials before any trial starts."""
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise StudyError(
+            "tracking vertex needs a Google Cloud project: pass --project, set project in the "
+            "study, or set GOOGLE_CLOUD_PROJECT."
+        )
+    try:
+        google.auth.default()
+    except DefaultCredentialsError as error:
+        raise StudyError(
+            "tracking vertex needs Google Cloud credentials: run `gcloud auth "
+            "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS."
+        ) from error
+    from search.tracking.vertex_tracker import VertexTracker
+
+    return VertexTracker(
+        project=project,
+        location=config.location,
+        experiment=config.experiment or config.name,
+        tensorboard=config.tensorboard,
+    )
