@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli.study_parser(
         "python -m search.vertex", "Submit the study's space as a Vertex AI tuning job."
     )
-    parser.add_argument("--image", required=True, help="the training container's image URI")
-    parser.add_argument("--base-output-dir", required=True, help="gs:// folder for the trials")
+    parser.add_argument("--image", help="the training container's image URI")
+    parser.add_argument("--base-output-dir", help="gs:// folder for the trials")
     parser.add_argument("--project", help="Google Cloud project (default $GOOGLE_CLOUD_PROJECT)")
     parser.add_argument("--location", default="us-central1", help="region (%(default)s)")
     parser.add_argument("--trials", type=int, default=30, help="max_trial_count (%(default)s)")
@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
+    registry = parser.add_argument_group("the Model Registry (instead of a tuning job)")
+    registry.add_argument("--register", metavar="GS_MODEL_DIR", help="register this exported model")
+    registry.add_argument("--run-name", default="", help="the Experiments run that made it")
+    registry.add_argument("--parent-model", help="add the version under this registered model")
     return parser
 
 
@@ -68,6 +72,11 @@ def _body(args: argparse.Namespace) -> None:
     project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not project and not args.dry_run:
         raise StudyError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
+    if args.register:
+        _register(args, config.name, project or "")
+        return
+    if not args.image or not args.base_output_dir:
+        raise StudyError("A tuning job needs --image and --base-output-dir gs://...")
     settings = TuningJobSettings(
         image_uri=args.image,
         base_output_dir=args.base_output_dir,
@@ -90,6 +99,23 @@ def _body(args: argparse.Namespace) -> None:
         return
     name, link = submit(build_tuning_job(config, settings), settings.service_account)
     print(f"submitted {name}\n{link}")
+
+
+def _register(args: argparse.Namespace, study: str, project: str) -> None:
+    from search.vertex_registry import Registration, register
+
+    name, version = register(
+        Registration(
+            artifact_uri=args.register,
+            study=study,
+            run_name=args.run_name,
+            project=project,
+            location=args.location,
+            parent_model=args.parent_model,
+            display_name=args.display_name,
+        )
+    )
+    print(f"registered {name} version {version}")
 
 
 if __name__ == "__main__":

@@ -182,3 +182,75 @@ def test_bad_input_is_one_line(
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     assert vertex.main([*BASE, *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_model_registry_upload(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    from google.cloud.aiplatform_v1.services.model_service import ModelServiceClient
+    from google.cloud.aiplatform_v1.types import Model, UploadModelResponse
+
+    model_name = "projects/test-project/locations/us-central1/models/99"
+    uploads: list[Any] = []
+    monkeypatch.setattr(
+        google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "test-project")
+    )
+
+    def upload_model(self, request=None, **kwargs):  # type: ignore[no-untyped-def]
+        uploads.append(request)
+        response = UploadModelResponse(model=model_name, model_version_id="2")
+        return SimpleNamespace(
+            operation=SimpleNamespace(name=f"{model_name}/operations/1"),
+            result=lambda timeout=None: response,
+        )
+
+    def get_model(self, request=None, *, name=None, **kwargs):  # type: ignore[no-untyped-def]
+        return Model(name=model_name, version_id="2", display_name="fashion-mnist-cnn")
+
+    monkeypatch.setattr(ModelServiceClient, "upload_model", upload_model)
+    monkeypatch.setattr(ModelServiceClient, "get_model", get_model)
+    code = vertex.main(
+        [
+            "--studies-dir",
+            str(REPO / "studies"),
+            "--project",
+            "test-project",
+            "--register",
+            "gs://test-bucket/tuning/7/model",
+            "--parent-model",
+            model_name,
+            "--run-name",
+            "custom-cnn-32-64-128-512-0p25-0p5-20250430123456-best",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert f"registered {model_name} version 2" in capsys.readouterr().out
+    (request,) = uploads
+    assert request.parent == "projects/test-project/locations/us-central1"
+    assert request.parent_model == model_name
+    assert request.model.artifact_uri == "gs://test-bucket/tuning/7/model"
+    assert request.model.container_spec.image_uri.startswith(
+        "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu."
+    )
+    assert {"best", "fashion-mnist-cnn"} <= set(request.model.version_aliases)
+    assert dict(request.model.labels) == {
+        "study": "fashion-mnist-cnn",
+        "experiment_run": "custom-cnn-32-64-128-512-0p25-0p5-20250430123456-best",
+    }
+
+
+def test_registry_needs_a_cloud_path(capsys: pytest.CaptureFixture[str]) -> None:
+    code = vertex.main(
+        [
+            "--studies-dir",
+            str(REPO / "studies"),
+            "--project",
+            "p",
+            "--register",
+            "studies/fashion-mnist-cnn/best",
+        ]
+    )
+    assert code == 2
+    assert "gs:// folder" in capsys.readouterr().err
