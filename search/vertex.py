@@ -12,9 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from search import cli
-from search.study_config import StudyError
+from search.study_config import StudyConfig, StudyError
 
 STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir")
 
@@ -46,6 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
+    custom = parser.add_argument_group("one custom training job (instead of a tuning job)")
+    custom.add_argument(
+        "--custom-job", action="store_true", help="train one configuration: the study's best trial"
+    )
+    custom.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the custom job, overriding the best trial's (repeatable)",
+    )
     registry = parser.add_argument_group("the Model Registry (instead of a tuning job)")
     registry.add_argument("--register", metavar="GS_MODEL_DIR", help="register this exported model")
     registry.add_argument("--run-name", default="", help="the Experiments run that made it")
@@ -63,6 +75,7 @@ def _body(args: argparse.Namespace) -> None:
     from search.vertex_job import (
         DRY_RUN_PROJECT,
         TuningJobSettings,
+        build_custom_job,
         build_tuning_job,
         job_json,
         submit,
@@ -76,7 +89,7 @@ def _body(args: argparse.Namespace) -> None:
         _register(args, config.name, project or "")
         return
     if not args.image or not args.base_output_dir:
-        raise StudyError("A tuning job needs --image and --base-output-dir gs://...")
+        raise StudyError("A Vertex AI job needs --image and --base-output-dir gs://...")
     settings = TuningJobSettings(
         image_uri=args.image,
         base_output_dir=args.base_output_dir,
@@ -92,13 +105,44 @@ def _body(args: argparse.Namespace) -> None:
         service_account=args.service_account,
         display_name=args.display_name,
     )
+    credentials = None
     if args.dry_run:
         from google.auth.credentials import AnonymousCredentials
 
-        print(job_json(build_tuning_job(config, settings, credentials=AnonymousCredentials())))
+        credentials = AnonymousCredentials()
+    if args.custom_job:
+        job = build_custom_job(config, settings, _custom_params(args, config), credentials)
+    else:
+        job = build_tuning_job(config, settings, credentials)
+    if args.dry_run:
+        print(job_json(job))
         return
-    name, link = submit(build_tuning_job(config, settings), settings.service_account)
+    name, link = submit(job, settings.service_account)
     print(f"submitted {name}\n{link}")
+
+
+def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, Any]:
+    """The study's best trial (when it has one), overridden by ``--param NAME=VALUE``."""
+    from trainer.cli_types import flag_type
+
+    params: dict[str, Any] = {}
+    if config.engine == "optuna" and (config.output_dir / "optuna.db").exists():
+        from search.engines.optuna_engine import best_trial, open_study
+
+        best = best_trial(open_study(config))
+        params = dict(best.params) if best else {}
+    space = config.search_space()
+    for item in args.param:
+        name, _, text = item.partition("=")
+        if name not in space.names:
+            raise StudyError(
+                f"--param {item!r}: no parameter {name!r}; the space has {', '.join(space.names)}."
+            )
+        try:
+            params[name] = flag_type(space[name])(text)
+        except argparse.ArgumentTypeError as error:
+            raise StudyError(f"--param {item!r}: {error}") from error
+    return params
 
 
 def _register(args: argparse.Namespace, study: str, project: str) -> None:

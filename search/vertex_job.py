@@ -136,8 +136,38 @@ def build_tuning_job(
     return job
 
 
+def build_custom_job(
+    config: StudyConfig,
+    settings: TuningJobSettings,
+    params: dict[str, Any],
+    credentials: Any = None,
+) -> Any:
+    """One Vertex AI custom training job of the container for ``params`` (the seed's path):
+    the study's run settings plus one ``--<name>=<value>`` per parameter; it exports to
+    ``base_output_dir``'s ``model/`` folder. Nothing is sent."""
+    from google.cloud import aiplatform
+
+    point = config.search_space().validate(params)
+    args = [a for a in container_args(config) if a != "--hypertune" and not _is_param(a, point)]
+    args += [f"--{name}={value}" for name, value in point.items()]
+    return aiplatform.CustomJob(
+        display_name=settings.display_name or f"{config.name}-retrain",
+        worker_pool_specs=worker_pool_specs(settings, args),
+        base_output_dir=settings.base_output_dir,
+        staging_bucket="gs://" + settings.base_output_dir.removeprefix("gs://").split("/")[0],
+        project=settings.project,
+        location=settings.location,
+        credentials=credentials,
+        labels={"study": _label(config.name)},
+    )
+
+
+def _is_param(arg: str, point: dict[str, Any]) -> bool:
+    return arg.split("=", 1)[0].removeprefix("--") in point
+
+
 def job_json(job: Any) -> str:
-    """The job as the REST API's ``HyperparameterTuningJob`` JSON (enums by name)."""
+    """The job as the REST API's resource JSON (enums by name)."""
     resource = job._gca_resource
     return str(
         type(resource).to_json(

@@ -46,7 +46,12 @@ def train_model(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> tuple[keras.Model, FitResult]:
-    """Seeds every random source, builds, compiles and fits the CNN for ``params``."""
+    """Seeds every random source, builds, compiles and fits the CNN for ``params``.
+
+    Keras's global state from earlier models (a search's previous trials) is cleared first,
+    so memory does not grow from trial to trial.
+    """
+    keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     model = build_cnn(params, seed=seed)
     compile_model(model, params)

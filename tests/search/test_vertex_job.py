@@ -254,3 +254,50 @@ def test_registry_needs_a_cloud_path(capsys: pytest.CaptureFixture[str]) -> None
     )
     assert code == 2
     assert "gs:// folder" in capsys.readouterr().err
+
+
+def test_custom_job_trains_one_configuration(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from google.cloud.aiplatform_v1.types import CustomJob
+
+    sent_jobs: list[Any] = []
+    monkeypatch.setattr(
+        google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "test-project")
+    )
+
+    def create(self, request=None, *, parent=None, custom_job=None, **kwargs):  # type: ignore[no-untyped-def]
+        sent_jobs.append(custom_job)
+        created = CustomJob(custom_job)
+        created.name = "projects/test-project/locations/us-central1/customJobs/77"
+        created.state = JobState.JOB_STATE_PENDING
+        return created
+
+    def get(self, request=None, *, name=None, **kwargs):  # type: ignore[no-untyped-def]
+        job = CustomJob(sent_jobs[-1])
+        job.name, job.state = name, JobState.JOB_STATE_SUCCEEDED
+        return job
+
+    monkeypatch.setattr(JobServiceClient, "create_custom_job", create)
+    monkeypatch.setattr(JobServiceClient, "get_custom_job", get)
+    code = vertex.main(
+        [
+            *BASE,
+            "--project",
+            "test-project",
+            "--custom-job",
+            "--param",
+            "units=256",
+            "--param",
+            "filters=64-128-256",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    (job,) = sent_jobs
+    args = list(job.job_spec.worker_pool_specs[0].container_spec.args)
+    assert "--units=256" in args and "--filters=64-128-256" in args
+    assert "--hypertune" not in args and "--epochs=20" in args
+    assert job.job_spec.base_output_directory.output_uri_prefix == "gs://test-bucket/tuning"
+
+    assert vertex.main([*BASE, "--dry-run", "--custom-job", "--param", "units=100"]) == 2
+    assert "units must be between 128 and 1024" in capsys.readouterr().err
