@@ -26,17 +26,23 @@ HIDDEN_PARAMS = ("param.seed", "param.engine", "param.algorithm", "param.subset"
 
 
 def study_table(config: StudyConfig) -> pd.DataFrame:
-    if config.tracking == "mlflow":
+    fetched = _fetched_rows(config)
+    if config.tracking == "mlflow" and not (fetched and _no_local_runs(config)):
         rows = _mlflow_rows(config)
     elif config.tracking == "vertex":
         rows = _vertex_rows(config)
-    elif config.engine == "optuna":
+    elif config.engine == "optuna" and (
+        config.storage or (config.output_dir / "optuna.db").exists()
+    ):
         rows = _optuna_rows(config)
+    elif fetched:
+        rows = []
     else:
         raise StudyError(
-            f"study {config.name} tracks nothing and uses {config.engine}: "
-            "there are no runs to compare; use --tracking mlflow."
+            f"study {config.name} has no runs to compare: run it with --tracking mlflow, or "
+            "fetch a Vertex AI tuning job with python -m search.vertex --fetch JOB."
         )
+    rows += fetched
     table = pd.DataFrame(rows)
     if table.empty:
         return pd.DataFrame(columns=["run_name", "state", OBJECTIVE_COLUMN])
@@ -100,6 +106,25 @@ def _vertex_rows(config: StudyConfig) -> list[dict[str, Any]]:
         row.pop("param.trial_key", None)
         rows.append({"run_name": record.get("run_name"), "state": state, **row})
     return rows
+
+
+def _no_local_runs(config: StudyConfig) -> bool:
+    return config.tracking_uri is None and not (config.output_dir / "mlflow.db").exists()
+
+
+def _fetched_rows(config: StudyConfig) -> list[dict[str, Any]]:
+    from search.study_records import fetched_records
+
+    return [
+        {
+            "run_name": record.key,
+            "state": record.state,
+            **{f"param.{k}": v for k, v in record.params.items()},
+            "metric.val_accuracy": record.value,
+            "metric.trial_seconds": record.seconds,
+        }
+        for record in fetched_records(config)
+    ]
 
 
 def _optuna_rows(config: StudyConfig) -> list[dict[str, Any]]:

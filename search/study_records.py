@@ -55,7 +55,29 @@ def load_records(config: StudyConfig) -> list[TrialRecord]:
     records = _optuna_records(config) if config.engine == "optuna" else _keras_tuner_records(config)
     if config.tracking == "mlflow":
         records = _with_tracked_runs(config, records)
-    return sorted(records, key=lambda record: record.number)
+    return sorted(records, key=lambda record: record.number) + fetched_records(config)
+
+
+def fetched_records(config: StudyConfig) -> list[TrialRecord]:
+    """The trials of a Vertex AI tuning job fetched with ``search.vertex --fetch``."""
+    from search.vertex_fetch import FETCHED_FILE
+
+    path = config.output_dir / FETCHED_FILE
+    if not path.exists():
+        return []
+    return [
+        TrialRecord(
+            number=trial["number"],
+            key=f"vertex-{trial['number']}",
+            state=trial["state"],
+            value=trial["value"] if trial["state"] in ("complete", "pruned") else None,
+            params=trial["params"],
+            curve=tuple(trial["curve"]),
+            seconds=trial["seconds"],
+            extra={"reason": trial.get("reason", "")},
+        )
+        for trial in sorted(json.loads(path.read_text())["trials"], key=lambda t: t["number"])
+    ]
 
 
 def as_optuna_study(records: list[TrialRecord], config: StudyConfig) -> optuna.Study:

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a parameter of the custom job, overriding the best trial's (repeatable)",
     )
+    parser.add_argument(
+        "--fetch", metavar="JOB", help="bring a tuning job's trials into the study's compare table"
+    )
     registry = parser.add_argument_group("the Model Registry (instead of a tuning job)")
     registry.add_argument("--register", metavar="GS_MODEL_DIR", help="register this exported model")
     registry.add_argument("--run-name", default="", help="the Experiments run that made it")
@@ -87,6 +90,9 @@ def _body(args: argparse.Namespace) -> None:
         raise StudyError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
     if args.register:
         _register(args, config.name, project or "")
+        return
+    if args.fetch:
+        _fetch(args, config, project or "")
         return
     if not args.image or not args.base_output_dir:
         raise StudyError("A Vertex AI job needs --image and --base-output-dir gs://...")
@@ -143,6 +149,18 @@ def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, A
         except argparse.ArgumentTypeError as error:
             raise StudyError(f"--param {item!r}: {error}") from error
     return params
+
+
+def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
+    from search.compare_table import format_table, study_table, write_table
+    from search.dashboard_page import write_dashboard
+    from search.vertex_fetch import fetch
+
+    path = fetch(config, args.fetch, project=project, location=args.location)
+    table = study_table(config)
+    write_table(config, table)
+    print(format_table(table, 10))
+    print(f"trials written to {path}; dashboard: {write_dashboard(config)}")
 
 
 def _register(args: argparse.Namespace, study: str, project: str) -> None:

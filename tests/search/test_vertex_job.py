@@ -301,3 +301,87 @@ def test_custom_job_trains_one_configuration(
 
     assert vertex.main([*BASE, "--dry-run", "--custom-job", "--param", "units=100"]) == 2
     assert "units must be between 128 and 1024" in capsys.readouterr().err
+
+
+def test_fetched_trials_feed_compare_and_dashboard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import datetime
+
+    from google.cloud.aiplatform_v1.types import Measurement, Trial
+
+    from search.compare_table import study_table
+    from search.study_config import load_study
+    from search.study_records import load_records
+
+    def trial(number: int, state: Any, units: float, accuracy: float) -> Trial:
+        started = datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)
+        return Trial(
+            id=str(number),
+            state=state,
+            parameters=[
+                Trial.Parameter(parameter_id="units", value=units),
+                Trial.Parameter(parameter_id="filters", value="32-64-128"),
+                Trial.Parameter(parameter_id="learning_rate", value=0.001),
+            ],
+            final_measurement=Measurement(
+                metrics=[Measurement.Metric(metric_id="val_accuracy", value=accuracy)]
+            ),
+            measurements=[
+                Measurement(
+                    step_count=step,
+                    metrics=[
+                        Measurement.Metric(metric_id="val_accuracy", value=accuracy - 0.1 / step)
+                    ],
+                )
+                for step in (1, 2)
+            ],
+            start_time=started,
+            end_time=started + datetime.timedelta(seconds=90 + number),
+        )
+
+    monkeypatch.setattr(
+        google.auth, "default", lambda *a, **k: (AnonymousCredentials(), "test-project")
+    )
+
+    def get(self, request=None, *, name=None, **kwargs):  # type: ignore[no-untyped-def]
+        return HyperparameterTuningJob(
+            name=JOB_NAME,
+            display_name="tiny",
+            state=JobState.JOB_STATE_SUCCEEDED,
+            trials=[
+                trial(1, Trial.State.SUCCEEDED, 256.0, 0.91),
+                trial(2, Trial.State.INFEASIBLE, 512.0, 0.0),
+                trial(3, Trial.State.SUCCEEDED, 1024.0, 0.93),
+            ],
+        )
+
+    monkeypatch.setattr(JobServiceClient, "get_hyperparameter_tuning_job", get)
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "cloud.yaml").write_text("tracking: none\n")
+    code = vertex.main(
+        [
+            "--studies-dir",
+            str(studies),
+            "--study",
+            "cloud",
+            "--project",
+            "test-project",
+            "--fetch",
+            JOB_NAME,
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    config = load_study("cloud", studies_dir=studies)
+    records = load_records(config)
+    assert [(r.key, r.state, r.params["units"]) for r in records] == [
+        ("vertex-1", "complete", 256),
+        ("vertex-2", "failed", 512),
+        ("vertex-3", "complete", 1024),
+    ]
+    assert records[0].curve == pytest.approx((0.81, 0.86)) and records[0].seconds == 91
+    table = study_table(config)
+    assert list(table["run_name"])[:2] == ["vertex-3", "vertex-1"]
+    page = (config.output_dir / "dashboard.html").read_text()
+    assert "3 trials (2 complete, 1 failed)" in page
