@@ -107,15 +107,8 @@ def build_tuning_job(
         )
 
     display_name = settings.display_name or config.name
-    custom_job = aiplatform.CustomJob(
-        display_name=f"{display_name}-trial",
-        worker_pool_specs=worker_pool_specs(settings, container_args(config)),
-        base_output_dir=settings.base_output_dir,
-        staging_bucket="gs://" + settings.base_output_dir.removeprefix("gs://").split("/")[0],
-        project=settings.project,
-        location=settings.location,
-        credentials=credentials,
-        labels={"study": _label(config.name)},
+    custom_job = _custom_job(
+        config, settings, f"{display_name}-trial", container_args(config), credentials
     )
     job = aiplatform.HyperparameterTuningJob(
         display_name=display_name,
@@ -145,13 +138,25 @@ def build_custom_job(
     """One Vertex AI custom training job of the container for ``params`` (the seed's path):
     the study's run settings plus one ``--<name>=<value>`` per parameter; it exports to
     ``base_output_dir``'s ``model/`` folder. Nothing is sent."""
-    from google.cloud import aiplatform
 
     point = config.search_space().validate(params)
     args = [a for a in container_args(config) if a != "--hypertune" and not _is_param(a, point)]
     args += [f"--{name}={value}" for name, value in point.items()]
+    display_name = settings.display_name or f"{config.name}-retrain"
+    return _custom_job(config, settings, display_name, args, credentials)
+
+
+def _custom_job(
+    config: StudyConfig,
+    settings: TuningJobSettings,
+    display_name: str,
+    args: list[str],
+    credentials: Any,
+) -> Any:
+    from google.cloud import aiplatform
+
     return aiplatform.CustomJob(
-        display_name=settings.display_name or f"{config.name}-retrain",
+        display_name=display_name,
         worker_pool_specs=worker_pool_specs(settings, args),
         base_output_dir=settings.base_output_dir,
         staging_bucket="gs://" + settings.base_output_dir.removeprefix("gs://").split("/")[0],
