@@ -44,21 +44,39 @@ def test_copies_only_the_packages() -> None:
     assert {"studies", "tests", ".venv", ".git", "**/__pycache__"} <= set(ignored)
 
 
+def _trial_args_from_the_job_spec(tmp_path: Path) -> list[str]:
+    """The container args of the tuning job this project submits, then one value per spec as
+    Vertex appends them (``--<parameter_id>=<value>``)."""
+    from google.auth.credentials import AnonymousCredentials
+
+    from search.study_config import StudyConfig
+    from search.vertex_job import TuningJobSettings, build_tuning_job
+
+    config = StudyConfig(
+        name="container", epochs=1, subset=200, validation_size=100, studies_dir=tmp_path
+    )
+    settings = TuningJobSettings(image_uri="trainer:test", base_output_dir="gs://bucket/tuning")
+    job = build_tuning_job(config, settings, credentials=AnonymousCredentials())._gca_resource
+    args = list(job.trial_job_spec.worker_pool_specs[0].container_spec.args)
+    for spec in job.study_spec.parameters:
+        if spec.categorical_value_spec.values:
+            value = spec.categorical_value_spec.values[0]
+        elif spec.discrete_value_spec.values:
+            value = spec.discrete_value_spec.values[0]
+        elif spec.integer_value_spec.min_value:
+            value = spec.integer_value_spec.min_value
+        else:
+            value = (spec.double_value_spec.min_value + spec.double_value_spec.max_value) / 2
+        args.append(f"--{spec.parameter_id}={value}")
+    return args
+
+
 def test_entrypoint_as_a_tuning_trial(tmp_path: Path) -> None:
     (entrypoint,) = _instructions("ENTRYPOINT")
     command = json.loads(entrypoint)
     command[0] = sys.executable
-    trial_args = [
-        "--filters=16-32-64",
-        "--units=256",
-        "--conv_dropout=0.1",
-        "--batch_size=64",
-        "--augmentation=0.5",
-        "--learning_rate=0.002",
-        "--epochs=1",
-        "--subset=200",
-        "--validation-size=100",
-    ]
+    trial_args = _trial_args_from_the_job_spec(tmp_path)
+    assert "--hypertune" in trial_args and "--filters=16-32-64" in trial_args
     env = {
         **os.environ,
         "AIP_MODEL_DIR": str(tmp_path / "trial-3" / "model"),
@@ -82,7 +100,8 @@ def test_entrypoint_as_a_tuning_trial(tmp_path: Path) -> None:
         p.name for p in exported.iterdir()
     }
     metadata = json.loads((exported / "metadata.json").read_text())
-    assert metadata["params"]["filters"] == "16-32-64" and metadata["params"]["units"] == 256
+    assert metadata["params"]["filters"] == "16-32-64" and metadata["params"]["units"] == 128
+    assert metadata["params"]["batch_size"] == 32 and metadata["settings"]["subset"] == 200
     report = json.loads((tmp_path / "hypertune" / "output.metrics").read_text().splitlines()[-1])
     assert report["trial"] == "3"
     assert float(report["val_accuracy"]) == metadata["validation"]["accuracy"]

@@ -83,3 +83,45 @@ def test_trainer_flags_match_the_space() -> None:
             action.type(str(param.high * 10 + 1))
         with pytest.raises(Exception, match=param.name):
             action.type(str(param.low - 1))
+
+
+@pytest.mark.parametrize("space", [CNN_SPACE, NARROWED], ids=["declared", "narrowed"])
+def test_vertex_adapter_matches_the_space(space: SearchSpace) -> None:
+    from google.cloud.aiplatform import hyperparameter_tuning as hpt
+
+    from search.vertex_spec import fixed_args, parameter_specs
+
+    specs = parameter_specs(space)
+    fixed = [arg.split("=")[0].removeprefix("--") for arg in fixed_args(space)]
+    assert sorted([*specs, *fixed]) == sorted(space.names)
+    for param in space:
+        if param.name in fixed:
+            continue
+        spec = specs[param.name]
+        if isinstance(param, Float):
+            assert isinstance(spec, hpt.DoubleParameterSpec)
+            assert (spec.min, spec.max, spec.scale) == (
+                param.low,
+                param.high,
+                "log" if param.log else "linear",
+            )
+        elif isinstance(param, Int) and param.step == 1:
+            assert isinstance(spec, hpt.IntegerParameterSpec)
+            assert (spec.min, spec.max) == (param.low, param.high)
+        elif isinstance(param, Int):
+            assert isinstance(spec, hpt.DiscreteParameterSpec)
+            assert spec.values == list(range(param.low, param.high + 1, param.step))
+        elif param.value_type is str:
+            assert isinstance(spec, hpt.CategoricalParameterSpec)
+            assert tuple(spec.values) == param.values
+        else:
+            assert isinstance(spec, hpt.DiscreteParameterSpec)
+            assert tuple(spec.values) == tuple(float(v) for v in param.values)
+
+
+def test_fixed_parameters_become_container_args() -> None:
+    from search.vertex_spec import fixed_args, parameter_specs
+
+    space = narrow(CNN_SPACE, {"augmentation": {"value": 0.0}, "filters": {"values": ["16-32-64"]}})
+    assert fixed_args(space) == ["--filters=16-32-64", "--augmentation=0.0"]
+    assert "augmentation" not in parameter_specs(space) and "filters" not in parameter_specs(space)
