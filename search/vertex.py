@@ -17,7 +17,7 @@ from typing import Any
 from search import cli
 from search.study_config import StudyConfig, StudyError
 
-STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir")
+STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir", "experiment")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int)
     parser.add_argument(
         "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
+    )
+    parser.add_argument(
+        "--experiment", help="each trial logs a run of this Vertex AI Experiments experiment"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
     custom = parser.add_argument_group("one custom training job (instead of a tuning job)")

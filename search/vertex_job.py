@@ -70,6 +70,8 @@ def container_args(config: StudyConfig) -> list[str]:
         args.append(f"--subset={config.subset}")
     if config.data_dir:
         args.append(f"--data-dir={config.data_dir}")
+    if config.experiment:
+        args.append(f"--experiment={config.experiment}")
     return [*args, *fixed_args(config.search_space())]
 
 

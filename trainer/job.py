@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,7 +122,36 @@ def train_job(
     logger.info("exported %s to %s", name, model_dir)
     if settings.reports_hypertune:
         report_val_accuracy(fitted.val_accuracy, fitted.best_epoch)
+    if settings.experiment:
+        _log_experiment_run(settings.experiment, name, point, settings, fitted, test)
     return JobResult(name, model_dir, point, fitted, test, metadata)
+
+
+def _log_experiment_run(
+    experiment: str,
+    name: str,
+    params: dict[str, Any],
+    settings: RunSettings,
+    fitted: FitResult,
+    test: Evaluation,
+) -> None:
+    from trainer.vertex_experiment import log_job
+
+    trial = os.environ.get("CLOUD_ML_TRIAL_ID")
+    log_job(
+        experiment=experiment,
+        name=f"{name}-t{trial}" if trial else name,
+        params={**params, "seed": settings.seed, "epochs": settings.epochs},
+        metrics={
+            "val_accuracy": fitted.val_accuracy,
+            "val_loss": fitted.val_loss,
+            "test_accuracy": test.accuracy,
+            "test_loss": test.loss,
+            "epochs_run": fitted.epochs_run,
+        },
+        labels=[row.name for row in test.per_class],
+        matrix=[list(row) for row in test.confusion_matrix],
+    )
 
 
 def _log_test(fitted: FitResult, test: Evaluation) -> None:

@@ -24,6 +24,7 @@ class RunSettings:
         validation_size: images split off the training set for validation.
         seed: seeds the split, the weights, dropout and augmentation.
         hypertune: report ``val_accuracy`` to Vertex AI's tuning service.
+        experiment: log the job as a run of this Vertex AI Experiments experiment.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -33,6 +34,7 @@ class RunSettings:
     validation_size: int = DEFAULT_VALIDATION_SIZE
     seed: int = DEFAULT_SEED
     hypertune: bool = False
+    experiment: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

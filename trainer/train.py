@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="report val_accuracy to Vertex AI tuning (automatic when $CLOUD_ML_TRIAL_ID is set)",
     )
+    run.add_argument(
+        "--experiment", help="log the job as a run of this Vertex AI Experiments experiment"
+    )
     return parser
 
 
@@ -85,6 +88,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         validation_size=args.validation_size,
         seed=args.seed,
         hypertune=args.hypertune,
+        experiment=args.experiment,
     )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from google.cloud import aiplatform
 from google.cloud.aiplatform_v1.types import Execution
 
 from search.tracking.base import ParamValue, RunState
+from trainer.vertex_experiment import cast, start_run
 
 logger = logging.getLogger(__name__)
 
@@ -28,18 +28,6 @@ _STATES: dict[RunState, Any] = {
     "failed": Execution.State.FAILED,
     "interrupted": Execution.State.CANCELLED,
 }
-MAX_RENAMES = 9
-
-
-def cast(value: Any) -> float | int | str:
-    """A value the SDK accepts: numpy scalars to Python numbers, booleans and the rest to text."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        return float(value)
-    return str(value)
 
 
 class VertexRun:
@@ -108,16 +96,7 @@ class VertexTracker:
 
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> VertexRun:
         """Starts ``name``; a name already taken gets ``-r2``, ``-r3``... deterministically."""
-        chosen = name
-        for attempt in range(1, MAX_RENAMES + 2):
-            try:
-                aiplatform.start_run(run=chosen)
-                break
-            except Exception as error:
-                if "already exists" not in str(error).lower() or attempt > MAX_RENAMES:
-                    raise
-                chosen = f"{name}-r{attempt + 1}"
-                logger.info("run %s exists in %s; using %s", name, self._experiment, chosen)
+        chosen = start_run(name)
         aiplatform.log_params({"trial_key": key, **{k: cast(v) for k, v in params.items()}})
         return VertexRun(chosen, self._time_series)
 

@@ -117,7 +117,7 @@ def test_trial_args_are_accepted_by_the_trainer(sent) -> None:
     """The args every trial gets, plus one value per spec, parse as the trainer's flags."""
     from trainer.train import build_parser
 
-    assert vertex.main([*BASE, "--project", "test-project"]) == 0
+    assert vertex.main([*BASE, "--project", "test-project", "--experiment", "fashion-tuning"]) == 0
     job = sent[0]["job"]
     args = list(job.trial_job_spec.worker_pool_specs[0].container_spec.args)
     for spec in job.study_spec.parameters:
@@ -133,6 +133,7 @@ def test_trial_args_are_accepted_by_the_trainer(sent) -> None:
     parsed = build_parser().parse_args(args)
     assert parsed.units == 1024 and parsed.batch_size == 256 and parsed.filters == "64-128-256"
     assert parsed.hypertune and parsed.epochs == 20
+    assert parsed.experiment == "fashion-tuning"
 
 
 def test_dry_run_prints_the_api_resource_without_credentials(

@@ -177,3 +177,33 @@ def test_compare_reads_the_experiment_dataframe(studies_dir: Path, calls, monkey
     assert list(table.columns) == ["run_name", "state", "param.units", "metric.val_accuracy"]
     assert list(table["run_name"]) == ["custom-cnn-a-t0", "custom-cnn-b-t1"]
     assert list(table["state"]) == ["complete", "pruned"]
+
+
+def test_a_tuning_trial_logs_its_own_run(tmp_path: Path, calls, monkeypatch) -> None:
+    """``--experiment``: the container logs its job as an Experiments run (values cast)."""
+    from trainer.train import main
+
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "12")
+    monkeypatch.setenv("CLOUD_ML_REGION", "europe-west4")
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(tmp_path / "metrics"))
+    code = main(
+        [
+            "--subset=100",
+            "--validation-size=100",
+            "--epochs=1",
+            "--augmentation=0",
+            "--experiment=fashion-tuning",
+            f"--model-dir={tmp_path / 'model'}",
+        ]
+    )
+    assert code == 0
+    ((_, init),) = _named(calls, "init")
+    assert init == {"experiment": "fashion-tuning", "location": "europe-west4"}
+    ((_, start),) = _named(calls, "start_run")
+    assert re.fullmatch(r"custom-cnn-32-64-128-512-0p25-0p5-\d{14}-t12", start["run"])
+    for call in ("log_params", "log_metrics"):
+        for args, _ in _named(calls, call):
+            assert all(type(value) in (float, int, str) for value in args[0].values()), args[0]
+    ((_, matrix),) = _named(calls, "log_classification_metrics")
+    assert matrix["labels"] == list(CLASS_NAMES)
+    assert len(_named(calls, "end_run")) == 1
