@@ -48,7 +48,7 @@ def test_switching_engine_picks_its_default_algorithm(studies_dir: Path) -> None
         ({"algorithm": "bayesian"}, r"algorithm \(engine optuna\) must be one of tpe"),
         ({"pruner": "patient"}, "pruner must be one of"),
         ({"trials": 0}, "trials must be a positive integer"),
-        ({"tracking": "wandb"}, "tracking must be one of mlflow, none"),
+        ({"tracking": "wandb"}, "tracking must be one of mlflow, vertex, none"),
         ({"epochs": "many"}, "epochs must be a positive integer"),
     ],
 )
