@@ -212,9 +212,12 @@ def optuna_panel(
     if len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) < 2:
         return Panel(key, title, message="Needs at least two completed trials.")
     try:
-        return Panel(key, title, figure=draw(study))
+        figure = draw(study)
     except (ValueError, RuntimeError, ZeroDivisionError) as error:
         return Panel(key, title, message=f"Not available for this study: {error}")
+    figure.layout.width = None  # Optuna fixes the slice plot's width; fit the page instead
+    figure.update_layout(autosize=True)
+    return Panel(key, title, figure=figure)
 
 
 def top_two_params(study: optuna.Study) -> list[str]:
