@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     registry.add_argument("--register", metavar="GS_MODEL_DIR", help="register this exported model")
     registry.add_argument("--run-name", default="", help="the Experiments run that made it")
     registry.add_argument("--parent-model", help="add the version under this registered model")
+    registry.add_argument(
+        "--serving-image",
+        help="the prediction container (default: Vertex AI's prebuilt TensorFlow CPU image)",
+    )
     return parser
 
 
@@ -178,6 +182,7 @@ def _register(args: argparse.Namespace, study: str, project: str) -> None:
             location=args.location,
             parent_model=args.parent_model,
             display_name=args.display_name,
+            **({"serving_image": args.serving_image} if args.serving_image else {}),
         )
     )
     print(f"registered {name} version {version}")
