@@ -35,16 +35,21 @@ from trainer.splits import Splits, split
 
 
 class EpochTimer(keras.callbacks.Callback):
+    """Wall seconds and process CPU seconds (all threads) of each epoch. CPU time leaves out
+    the time other tenants of a shared machine take, so its ratios are steadier."""
+
     def __init__(self) -> None:
         super().__init__()
         self.seconds: list[float] = []
-        self._started = 0.0
+        self.cpu_seconds: list[float] = []
+        self._started = (0.0, 0.0)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-        self._started = time.perf_counter()
+        self._started = (time.perf_counter(), time.process_time())
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        self.seconds.append(time.perf_counter() - self._started)
+        self.seconds.append(time.perf_counter() - self._started[0])
+        self.cpu_seconds.append(time.process_time() - self._started[1])
 
 
 def raw_seed_model(augmentation: list[keras.layers.Layer]) -> keras.Model:
@@ -79,7 +84,7 @@ def keras_augmentation() -> list[keras.layers.Layer]:
     ]
 
 
-def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> list[float]:
+def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> EpochTimer:
     keras.utils.set_random_seed(0)
     model = raw_seed_model(keras_augmentation() if augmentation else [])
     timer = EpochTimer()
@@ -92,14 +97,14 @@ def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> list
         callbacks=[timer],
         verbose=0,
     )
-    return timer.seconds
+    return timer
 
 
-def run_trainer(splits: Splits, epochs: int, batch: int, augmentation: float) -> list[float]:
+def run_trainer(splits: Splits, epochs: int, batch: int, augmentation: float) -> EpochTimer:
     params = CNN_SPACE.validate({"augmentation": augmentation, "batch_size": batch})
     timer = EpochTimer()
     train_model(params, splits, epochs=epochs, seed=0, callbacks=[timer])
-    return timer.seconds
+    return timer
 
 
 def main() -> None:
@@ -114,7 +119,7 @@ def main() -> None:
     splits = split(
         load_fashion_mnist(), validation_size=args.validation, subset=args.images, seed=0
     )
-    variants: dict[str, Callable[[], list[float]]] = {
+    variants: dict[str, Callable[[], EpochTimer]] = {
         "raw keras, no augmentation": lambda: run_raw(splits, args.epochs, args.batch_size, False),
         "trainer, no augmentation": lambda: run_trainer(splits, args.epochs, args.batch_size, 0.0),
         "trainer, seed augmentation": lambda: run_trainer(
@@ -129,23 +134,27 @@ def main() -> None:
         f"backend {keras.backend.backend()}, {args.images} images, batch {args.batch_size}, "
         f"{args.repeats} interleaved rounds of {args.epochs} epochs"
     )
-    steady: dict[str, list[float]] = {name: [] for name in variants}
+    wall: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     for round_number in range(1, args.repeats + 1):
         for name, run in variants.items():
-            seconds = run()
-            steady[name] += seconds[1:]
-            epochs = ", ".join(f"{s:.1f}" for s in seconds)
+            timer = run()
+            wall[name] += timer.seconds[1:]
+            cpu[name] += timer.cpu_seconds[1:]
+            epochs = ", ".join(f"{s:.1f}" for s in timer.seconds)
             print(f"round {round_number} {name:<38} epochs: {epochs} s", flush=True)
-    speeds = {name: args.images / statistics.median(times) for name, times in steady.items()}
-    for name, speed in speeds.items():
-        print(f"{name:<38} {speed:>8.0f} images/s")
-    raw, plain = speeds["raw keras, no augmentation"], speeds["trainer, no augmentation"]
-    augmented = speeds["trainer, seed augmentation"]
-    print(f"trainer / raw                          {plain / raw:.3f}   (target >= 0.95)")
-    print(f"trainer augmented / trainer            {augmented / plain:.3f}   (target >= 0.80)")
-    if "raw keras, keras augmentation layers" in speeds:
-        keras_layers = speeds["raw keras, keras augmentation layers"] / raw
-        print(f"keras layers / raw (reference)         {keras_layers:.3f}")
+    for label, times in (("wall", wall), ("cpu", cpu)):
+        speeds = {name: args.images / statistics.median(t) for name, t in times.items()}
+        print(f"-- images per {label} second (median of steady epochs)")
+        for name, speed in speeds.items():
+            print(f"{name:<38} {speed:>8.0f}")
+        raw, plain = speeds["raw keras, no augmentation"], speeds["trainer, no augmentation"]
+        augmented = speeds["trainer, seed augmentation"]
+        print(f"trainer / raw                          {plain / raw:.3f}   (target >= 0.95)")
+        print(f"trainer augmented / trainer            {augmented / plain:.3f}   (target >= 0.80)")
+        if "raw keras, keras augmentation layers" in speeds:
+            keras_layers = speeds["raw keras, keras augmentation layers"] / raw
+            print(f"keras layers / raw (reference)         {keras_layers:.3f}")
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from search.trial import TrialOutcome, TrialRunner
 logger = logging.getLogger(__name__)
 
 COUNTED = "counted"
+SETUP_LOCK = "optuna-storage-setup"
 RUN_ID = "run_id"
 RUN_NAME = "run_name"
 #: Samplers of workers that join later draw from other streams than the first worker's.
@@ -56,19 +57,21 @@ def open_study(config: StudyConfig) -> optuna.Study:
     url = storage_url.normalise(config.storage_url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        with _quiet_heartbeat_warnings():
+        # Workers starting together on a new database would race to create Optuna's tables
+        # ("duplicate key value violates unique constraint"): one at a time.
+        with storage_url.StudyLock(url, SETUP_LOCK).held(), _quiet_heartbeat_warnings():
             storage = optuna.storages.RDBStorage(
                 url,
                 heartbeat_interval=config.heartbeat_seconds,
                 grace_period=2 * config.heartbeat_seconds,
             )
-        return optuna.create_study(
-            study_name=config.name,
-            storage=storage,
-            direction="maximize",
-            pruner=make_pruner(config.pruner, config.epochs),
-            load_if_exists=True,
-        )
+            return optuna.create_study(
+                study_name=config.name,
+                storage=storage,
+                direction="maximize",
+                pruner=make_pruner(config.pruner, config.epochs),
+                load_if_exists=True,
+            )
     except Exception as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise StudyError(
