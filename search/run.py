@@ -73,9 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup()
 
     def body() -> None:
+        config = cli.load(args, STUDY_KEYS)  # bad input fails here, before TensorFlow loads
         from search.study_run import run_study
 
-        config = cli.load(args, STUDY_KEYS)
         result = run_study(config, retrain=not args.no_retrain, search=not args.retrain_only)
         _summary(config.name, result)
 
