@@ -56,7 +56,7 @@ def history(records: Sequence[TrialRecord]) -> go.Figure:
                 y=[r.value if r.value is not None else floor for r in chosen],
                 mode="markers",
                 name=state,
-                marker={"color": colour, "size": 9, "symbol": "x" if r_failed(state) else "circle"},
+                marker={"color": colour, "size": 9, "symbol": "x" if _is_failed(state) else "circle"},
                 text=[r.run_name or r.key for r in chosen],
             )
         )
@@ -80,7 +80,7 @@ def history(records: Sequence[TrialRecord]) -> go.Figure:
     return figure
 
 
-def r_failed(state: str) -> bool:
+def _is_failed(state: str) -> bool:
     return state in ("failed", "interrupted")
 
 
