@@ -56,7 +56,11 @@ def history(records: Sequence[TrialRecord]) -> go.Figure:
                 y=[r.value if r.value is not None else floor for r in chosen],
                 mode="markers",
                 name=state,
-                marker={"color": colour, "size": 9, "symbol": "x" if _is_failed(state) else "circle"},
+                marker={
+                    "color": colour,
+                    "size": 9,
+                    "symbol": "x" if _is_failed(state) else "circle",
+                },
                 text=[r.run_name or r.key for r in chosen],
             )
         )
