@@ -27,13 +27,11 @@ HIDDEN_PARAMS = ("param.seed", "param.engine", "param.algorithm", "param.subset"
 
 def study_table(config: StudyConfig) -> pd.DataFrame:
     fetched = _fetched_rows(config)
-    if config.tracking == "mlflow" and not (fetched and _no_local_runs(config)):
+    if config.tracking == "mlflow" and not (fetched and not config.has_tracking_store):
         rows = _mlflow_rows(config)
     elif config.tracking == "vertex":
         rows = _vertex_rows(config)
-    elif config.engine == "optuna" and (
-        config.storage or (config.output_dir / "optuna.db").exists()
-    ):
+    elif config.engine == "optuna" and (config.has_optuna_storage):
         rows = _optuna_rows(config)
     elif fetched:
         rows = []
@@ -68,8 +66,8 @@ def _mlflow_rows(config: StudyConfig) -> list[dict[str, Any]]:
 
     from search.tracking.mlflow_tracker import STATE_TAG
 
-    database = config.output_dir / "mlflow.db"
-    if config.tracking_uri is None and not database.exists():
+    if not config.has_tracking_store:
+        database = config.output_dir / "mlflow.db"
         raise StudyError(f"study {config.name} has no runs yet ({database} does not exist).")
     client = MlflowClient(tracking_uri=config.mlflow_uri)
     experiment = client.get_experiment_by_name(config.name)
@@ -106,10 +104,6 @@ def _vertex_rows(config: StudyConfig) -> list[dict[str, Any]]:
         row.pop("param.trial_key", None)
         rows.append({"run_name": record.get("run_name"), "state": state, **row})
     return rows
-
-
-def _no_local_runs(config: StudyConfig) -> bool:
-    return config.tracking_uri is None and not (config.output_dir / "mlflow.db").exists()
 
 
 def _fetched_rows(config: StudyConfig) -> list[dict[str, Any]]:

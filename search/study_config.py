@@ -113,6 +113,16 @@ class StudyConfig:
         return self.tracking_uri or f"sqlite:///{(self.output_dir / 'mlflow.db').absolute()}"
 
     @property
+    def has_optuna_storage(self) -> bool:
+        """Whether the Optuna storage exists already (opening it would create an empty one)."""
+        return self.storage is not None or (self.output_dir / "optuna.db").exists()
+
+    @property
+    def has_tracking_store(self) -> bool:
+        """Whether the MLflow store exists already (opening it would create an empty one)."""
+        return self.tracking_uri is not None or (self.output_dir / "mlflow.db").exists()
+
+    @property
     def best_dir(self) -> Path:
         return self.output_dir / "best"
 

@@ -103,7 +103,7 @@ def as_optuna_study(records: list[TrialRecord], config: StudyConfig) -> optuna.S
 def _optuna_records(config: StudyConfig) -> list[TrialRecord]:
     from search.engines.optuna_engine import RUN_NAME, open_study
 
-    if config.storage is None and not (config.output_dir / "optuna.db").exists():
+    if not config.has_optuna_storage:
         return []
     records = []
     for trial in open_study(config).get_trials(deepcopy=False):
@@ -152,7 +152,7 @@ def _with_tracked_runs(config: StudyConfig, records: list[TrialRecord]) -> list[
 
     from search.tracking.mlflow_tracker import KEY_TAG
 
-    if config.tracking_uri is None and not (config.output_dir / "mlflow.db").exists():
+    if not config.has_tracking_store:
         return records
     client = MlflowClient(tracking_uri=config.mlflow_uri)
     experiment = client.get_experiment_by_name(config.name)

@@ -139,7 +139,7 @@ def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, A
     from trainer.cli_types import flag_type
 
     params: dict[str, Any] = {}
-    if config.engine == "optuna" and (config.output_dir / "optuna.db").exists():
+    if config.engine == "optuna" and config.has_optuna_storage:
         from search.engines.optuna_engine import best_trial, open_study
 
         best = best_trial(open_study(config))
