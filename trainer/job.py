@@ -19,6 +19,7 @@ from trainer.evaluate import Evaluation, evaluate
 from trainer.export import check_writable, export_model
 from trainer.fit import FitResult, compile_model, fit
 from trainer.hypertune_report import report_val_accuracy
+from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
 from trainer.settings import RunSettings
 from trainer.splits import Splits, split
@@ -49,10 +50,10 @@ def train_model(
 ) -> tuple[keras.Model, FitResult]:
     """Seeds every random source, builds, compiles and fits the CNN for ``params``.
 
-    Keras's global state from earlier models (a search's previous trials) is cleared first,
-    so memory does not grow from trial to trial.
+    Keras's and TensorFlow's global state from earlier models (a search's previous trials) is
+    freed first, so memory does not grow from trial to trial.
     """
-    keras.backend.clear_session()
+    reset_keras_session()
     keras.utils.set_random_seed(seed)
     model = build_cnn(params, seed=seed)
     compile_model(model, params)
