@@ -176,7 +176,10 @@ def _read(path: Path, studies_dir: Path) -> dict[str, Any]:
         raise StudyError(
             f"{path} must be a mapping of study keys, but holds {type(document).__name__}."
         )
-    return {str(key).replace("-", "_"): value for key, value in document.items()}
+    settings = {str(key).replace("-", "_"): value for key, value in document.items()}
+    if "space" in settings and settings["space"] is None:
+        settings["space"] = {}  # every narrowing line removed or commented out: the whole space
+    return settings
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

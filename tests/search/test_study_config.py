@@ -86,6 +86,15 @@ def test_space_narrowing(studies_dir: Path) -> None:
     assert space.names == CNN_SPACE.names
 
 
+def test_a_space_section_left_empty_searches_the_whole_space(studies_dir: Path) -> None:
+    """The default study says to remove its filters line on a GPU; the empty section remains."""
+    default = (REPO / STUDIES_DIR / "fashion-mnist-cnn.yaml").read_text()
+    edited = "\n".join(line for line in default.splitlines() if "filters:" not in line)
+    (studies_dir / "gpu.yaml").write_text(edited)
+    space = load_study("gpu", studies_dir=studies_dir).search_space()
+    assert space["filters"] == CNN_SPACE["filters"]
+
+
 @pytest.mark.parametrize(
     ("space", "message"),
     [
