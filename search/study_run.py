@@ -59,9 +59,9 @@ def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True)
 
 def _write_dashboard(config: StudyConfig) -> None:
     """The dashboard is a view: failing to draw it never fails the search."""
-    from search.dashboard_page import write_dashboard
-
     try:
+        from search.dashboard_page import write_dashboard  # Plotly, only when drawing
+
         write_dashboard(config)
     except Exception as error:
         logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)

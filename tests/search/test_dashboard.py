@@ -147,3 +147,16 @@ def test_dashboard_renders_in_chromium(finished, tmp_path: Path) -> None:
         check=True,
     )
     assert screenshot.stat().st_size > 50_000
+
+
+def test_a_dashboard_that_cannot_be_drawn_never_fails_the_search(
+    studies_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Plotly missing (a trimmed install, the JAX-only GPU machine): a warning, not a crash."""
+    import sys
+
+    from search.study_run import _write_dashboard
+
+    monkeypatch.setitem(sys.modules, "search.dashboard_page", None)  # its import fails
+    _write_dashboard(tiny_config(studies_dir))
+    assert "dashboard not written (ModuleNotFoundError" in caplog.text
