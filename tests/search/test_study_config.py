@@ -113,3 +113,10 @@ def test_choice_narrowing_keeps_a_valid_default() -> None:
     config = StudyConfig(space={"filters": {"values": ["64-128-256"]}})
     filters = config.search_space()["filters"]
     assert isinstance(filters, Choice) and filters.default == "64-128-256"
+
+
+@pytest.mark.parametrize("name", ["fashion-mnist-cnn-gpu", "fashion-mnist-cnn-vertex"])
+def test_the_whole_space_studies_are_valid(name: str) -> None:
+    config = load_study(name, studies_dir=REPO / STUDIES_DIR)
+    assert config.subset is None
+    assert config.search_space()["filters"] == CNN_SPACE["filters"]
