@@ -6,8 +6,8 @@
 2. The process's resident memory after 1 and after 10 trials of the search loop, first with
    every trial on the seed configuration (what a leak would show: target, growth under
    300 MB), then with trials sampled from the whole space. Sampled trials raise the resident
-   size once to the peak of the largest model trained so far: TensorFlow's oneDNN allocator
-   keeps its pool for the next trial (turning oneDNN off frees it but halves training speed
+   size once to the peak of the largest model trained so far, most likely the pool of
+   TensorFlow's oneDNN allocator (turning oneDNN off removes it but halves training speed
    here), so that figure is reported beside the largest growth between two later trials.
 
     python bench/search_overhead.py
