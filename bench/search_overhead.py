@@ -148,9 +148,12 @@ def main() -> None:
         steady = (statistics.median(alone) + loop) / statistics.median(alone)
         print(f"search loop's own time, a trial  {loop:.2f} s   (ratio {steady:.3f})")
 
-        for label, space in (("seed configuration", SEED_POINT), ("sampled from the space", {})):
+        for name, label, space in (
+            ("memory-seed", "seed configuration", SEED_POINT),
+            ("memory-sampled", "sampled from the space", {}),
+        ):
             print(f"memory, every trial {label}:", flush=True)
-            memory_trials(root, f"memory-{len(space)}", splits, args.memory_trials, space)
+            memory_trials(root, name, splits, args.memory_trials, space)
 
 
 if __name__ == "__main__":
