@@ -9,6 +9,7 @@ import keras
 from keras import layers
 
 from model_space.augment import RandomAffine
+from model_space.crop_flip_erase import RandomCropFlipErase
 from model_space.filters import parse_filters
 from model_space.space import CNN_SPACE
 
@@ -25,7 +26,8 @@ def build_cnn(params: Mapping[str, Any], *, seed: int | None = None) -> keras.Mo
 
     The model takes raw ``uint8`` pixels of shape ``(28, 28)`` and scales them to ``[0, 1]``
     itself, so training, validation, test and serving inputs cannot be scaled differently.
-    Augmentation runs inside the model and only in training.
+    Augmentation (the seed's affine family, then flip, pad-and-crop and erasing) runs inside
+    the model and only in training.
 
     Each block is ``convs_per_block`` x (3x3 convolution, ReLU, BatchNormalization), then 2x2
     max pooling and ``conv_dropout``; then a dense layer with BatchNormalization and
@@ -40,6 +42,10 @@ def build_cnn(params: Mapping[str, Any], *, seed: int | None = None) -> keras.Mo
     x = layers.Rescaling(1.0 / 255.0, name="scale")(x)
     if point["augmentation"] > 0:
         x = RandomAffine(point["augmentation"], seed=seed, name="augment")(x)
+    if point["flip"] or point["crop"] or point["erasing"]:
+        x = RandomCropFlipErase(
+            point["flip"], point["crop"], point["erasing"], seed=seed, name="crop_flip_erase"
+        )(x)
     for block, filters in enumerate(parse_filters(point["filters"]), start=1):
         for conv in range(1, point["convs_per_block"] + 1):
             x = layers.Conv2D(

@@ -76,8 +76,22 @@ CNN_SPACE = SearchSpace(
         Int("units", 128, 1024, default=512, step=128, help="units of the dense layer"),
         Float("conv_dropout", 0.0, 0.5, default=0.25, help="dropout after each convolution block"),
         Float("dense_dropout", 0.2, 0.6, default=0.5, help="dropout after the dense layer"),
-        Float("learning_rate", 1e-4, 1e-2, default=1e-3, log=True, help="Adam's learning rate"),
-        Float("weight_decay", 1e-6, 1e-3, default=1e-5, log=True, help="Adam's weight decay"),
+        Float(
+            "learning_rate",
+            1e-4,
+            1e-2,
+            default=1e-3,
+            log=True,
+            help="AdamW's peak learning rate (warm-up, then cosine decay to zero)",
+        ),
+        Float(
+            "weight_decay",
+            1e-6,
+            1e-1,
+            default=1e-5,
+            log=True,
+            help="AdamW's decoupled weight decay, multiplied by the learning rate",
+        ),
         Choice("batch_size", (32, 64, 128, 256), default=128, help="images per training step"),
         Float(
             "augmentation",
@@ -87,5 +101,11 @@ CNN_SPACE = SearchSpace(
             help="augmentation strength: 0 none, 1 the seed's (15 degree rotation, 15 percent "
             "shift, shear and zoom, horizontal flip)",
         ),
+        Float(
+            "label_smoothing", 0.0, 0.2, default=0.0, help="label smoothing of the cross-entropy"
+        ),
+        Float("flip", 0.0, 0.5, default=0.0, help="probability of a horizontal flip"),
+        Int("crop", 0, 3, default=0, help="pixels of random shift (zero padding, then crop)"),
+        Float("erasing", 0.0, 0.5, default=0.0, help="probability of erasing a random rectangle"),
     )
 )

@@ -168,12 +168,29 @@ def best_model(metadata: dict[str, Any]) -> tuple[go.Figure, go.Figure, bool]:
     test = metadata["test"]["accuracy"]
     gap = 100 * (validation - test)
     flagged = gap > GAP_POINTS
+    values = (validation, test)
+    lows, highs = zip(
+        *(
+            metadata[part].get("accuracy_95") or (metadata[part]["accuracy"],) * 2
+            for part in ("validation", "test")
+        ),
+        strict=True,
+    )
     accuracy = go.Figure(
         go.Bar(
             x=["validation", "test"],
-            y=[validation, test],
-            text=[f"{validation:.4f}", f"{test:.4f}"],
+            y=list(values),
+            text=[
+                f"{value:.4f} (95%: {low:.4f}-{high:.4f})"
+                for value, low, high in zip(values, lows, highs, strict=True)
+            ],
             textposition="outside",
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [high - value for value, high in zip(values, highs, strict=True)],
+                "arrayminus": [value - low for value, low in zip(values, lows, strict=True)],
+            },
             marker={"color": ["#1f77b4", "#d62728" if flagged else "#2ca02c"]},
         )
     )

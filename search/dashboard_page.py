@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import os
 from collections import Counter
 from pathlib import Path
@@ -116,6 +117,15 @@ def _best_panels(metadata: dict[str, Any] | None) -> list[Panel]:
         else f"Test and validation accuracy agree within {figures.GAP_POINTS:g} points "
         f"(gap {gap:+.1f})."
     )
+    low, high = metadata["test"].get("accuracy_95") or (math.nan, math.nan)
+    note += f" Test accuracy {metadata['test']['accuracy']:.4f}, 95% interval {low:.4f}-{high:.4f}"
+    note += f" ({metadata['test'].get('images', 'all')} images"
+    note += ", flip TTA)." if metadata.get("flip_tta") else ")."
+    seeds = metadata.get("seeds")
+    if seeds:
+        note += (
+            f" Over {len(seeds['test_accuracy'])} seeds: {seeds['mean']:.4f} ± {seeds['std']:.4f}."
+        )
     return [
         Panel("best", trust, figure=accuracy, message=note),
         Panel("classes", classes, figure=per_class),

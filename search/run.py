@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,10 @@ STUDY_KEYS = (
     "location",
     "experiment",
     "tensorboard",
+    "budget",
+    "enqueue_from",
+    "tta",
+    "retrain_seeds",
 )
 
 
@@ -60,6 +65,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--location", help="Google Cloud region (tracking vertex)")
     parser.add_argument("--experiment", help="Experiments experiment (default: the study)")
     parser.add_argument("--tensorboard", help="the experiment's TensorBoard, for per-epoch metrics")
+    parser.add_argument(
+        "--budget",
+        help="wall time of the whole command, such as 60m or 1h30m: trials stop in time for "
+        "the retrain to fit",
+    )
+    parser.add_argument(
+        "--enqueue-from", metavar="STUDY", help="try another study's best trials first"
+    )
+    parser.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        help="flip test-time augmentation for the retrained model's evaluation and export",
+    )
+    parser.add_argument(
+        "--retrain-seeds",
+        type=int,
+        help="retrain the best with this many seeds; report mean and std (export the first)",
+    )
     steps = parser.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(
@@ -69,35 +92,56 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     args = build_parser().parse_args(argv)
     cli.setup()
 
     def body() -> None:
         config = cli.load(args, STUDY_KEYS)  # bad input fails here, before TensorFlow loads
+        from search.budget import Budget
         from search.study_run import run_study
 
-        result = run_study(config, retrain=not args.no_retrain, search=not args.retrain_only)
-        _summary(config.name, result)
+        budget = Budget(config.budget_seconds, started=started)
+        result = run_study(
+            config, retrain=not args.no_retrain, search=not args.retrain_only, budget=budget
+        )
+        _summary(config.name, result, time.monotonic() - started)
 
     return cli.run_main(
         body, "interrupted: finished trials are kept; run the same command to resume"
     )
 
 
-def _summary(study: str, result: StudyResult) -> None:
+def _summary(study: str, result: StudyResult, seconds: float) -> None:
     if result.best_trial is None:
         print(f"{study}: no trial completed")
         return
     best = result.best_trial
     print(f"{study}: best trial {best.key}, val_accuracy {best.val_accuracy:.4f}")
     if result.best_model is not None:
-        job = result.best_model.job
-        version = result.best_model.registered_version
-        registered = f"; registered fashion-mnist-cnn version {version}" if version else ""
-        print(
-            f"retrained {job.run_name}: validation accuracy {job.fit.val_accuracy:.4f}, "
-            f"test accuracy {job.test.accuracy:.4f}; exported to {job.model_dir}{registered}"
+        model = result.best_model
+        job = model.job
+        low, high = job.test.accuracy_interval()
+        registered = (
+            f"; registered fashion-mnist-cnn version {model.registered_version}"
+            if model.registered_version
+            else ""
         )
+        print(
+            f"retrained {job.run_name}: test accuracy {job.test.accuracy:.4f} "
+            f"(95% interval {low:.4f}-{high:.4f}, {job.test.count:,} images), validation "
+            f"accuracy {job.validation.accuracy:.4f} (validation - test "
+            f"{100 * job.gap:+.2f} points); exported to {job.model_dir}{registered}"
+        )
+        if len(model.seed_accuracies) > 1:
+            from search.best import seed_summary
+
+            summary = seed_summary(model.seed_accuracies)
+            print(
+                f"over {len(model.seed_accuracies)} seeds: test accuracy {summary['mean']:.4f} "
+                f"± {summary['std']:.4f} (standard deviation)"
+            )
+    print(f"{study}: done in {seconds / 60:.1f} min")
 
 
 if __name__ == "__main__":

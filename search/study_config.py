@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from model_space import CNN_SPACE, SearchSpace
+from search.budget import parse_duration
 from search.narrowing import narrow
 
 STUDIES_DIR = Path("studies")
@@ -59,6 +60,15 @@ class StudyConfig:
         tensorboard: the experiment's TensorBoard resource, which per-epoch metrics need.
         heartbeat_seconds: how often a running trial proves it is alive; a trial silent for
             twice this is taken as dead (its worker was killed) and marked failed.
+        budget: the wall time of the whole command, such as ``60m`` (``None``: no limit). New
+            trials stop when the time left is what the best trial's retrain needs.
+        enqueue: points tried before any sampled one, each a mapping of parameter names (the
+            names it leaves out take the declared defaults, the seed model's); never enqueued
+            twice, also across resumes.
+        enqueue_from: another study whose best completed trials are enqueued too.
+        tta: evaluate and export the retrained model with flip test-time augmentation.
+        retrain_seeds: retrain the best trial with this many seeds and report the mean and
+            standard deviation of its test accuracy; the first seed's model is exported.
     """
 
     name: str = DEFAULT_STUDY
@@ -82,6 +92,11 @@ class StudyConfig:
     experiment: str | None = None
     tensorboard: str | None = None
     heartbeat_seconds: int = 60
+    budget: str | None = None
+    enqueue: tuple[Mapping[str, Any], ...] = ()
+    enqueue_from: str | None = None
+    tta: bool = False
+    retrain_seeds: int = 1
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
@@ -89,7 +104,8 @@ class StudyConfig:
         _check_choice(f"algorithm (engine {self.engine})", self.algorithm, ALGORITHMS[self.engine])
         _check_choice("pruner", self.pruner, PRUNERS)
         _check_choice("tracking", self.tracking, TRACKING)
-        for key in ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds"):
+        positive = ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds")
+        for key in (*positive, "retrain_seeds"):
             _check_positive(key, getattr(self, key))
         for key in ("subset", "retrain_subset"):
             if getattr(self, key) is not None:
@@ -98,7 +114,38 @@ class StudyConfig:
             raise StudyError(f"seed must be non-negative, but got {self.seed}.")
         if not self.name or "/" in self.name or self.name.startswith("."):
             raise StudyError(f"study name must be a plain file name, but got {self.name!r}.")
-        self.search_space()
+        if not isinstance(self.tta, bool):
+            raise StudyError(f"tta must be true or false, but got {self.tta!r}.")
+        self.budget_seconds  # noqa: B018 (validates)
+        self.enqueued_points()
+
+    @property
+    def budget_seconds(self) -> float | None:
+        try:
+            return None if self.budget is None else parse_duration(self.budget)
+        except ValueError as error:
+            raise StudyError(str(error)) from error
+
+    def enqueued_points(self) -> list[dict[str, Any]]:
+        """The ``enqueue`` entries as complete points of the study's space.
+
+        Raises:
+            StudyError: an entry that is not a mapping, or a value outside the study's space.
+        """
+        space = self.search_space()
+        if not isinstance(self.enqueue, list | tuple):
+            raise StudyError(f"enqueue must be a list of points, but got {self.enqueue!r}.")
+        points = []
+        for number, entry in enumerate(self.enqueue, start=1):
+            if not isinstance(entry, Mapping):
+                raise StudyError(
+                    f"enqueue entry {number} must map parameter names to values, but got {entry!r}."
+                )
+            try:
+                points.append(space.validate(entry))
+            except ValueError as error:
+                raise StudyError(f"enqueue entry {number}: {error}") from error
+        return points
 
     @property
     def output_dir(self) -> Path:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from search.best import BestModel, retrain_best
+from search.budget import Budget
 from search.compare_table import study_table, write_table
 from search.engines import BestTrial, open_engine
 from search.study_config import StudyConfig, StudyError
@@ -23,8 +24,15 @@ class StudyResult:
     best_model: BestModel | None
 
 
-def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True) -> StudyResult:
-    """Runs the study's remaining trials (unless ``search`` is False), then retrains the best.
+def run_study(
+    config: StudyConfig,
+    *,
+    retrain: bool = True,
+    search: bool = True,
+    budget: Budget | None = None,
+) -> StudyResult:
+    """Runs the study's remaining trials (unless ``search`` is False), then retrains the best,
+    all within ``budget`` (default: the study's, counted from now).
 
     Raises:
         StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
@@ -37,7 +45,7 @@ def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True)
     engine = open_engine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     tracker = make_tracker(config)
-    runner = TrialRunner(config, splits, tracker)
+    runner = TrialRunner(config, splits, tracker, budget or Budget(config.budget_seconds))
     best = engine.search(runner) if search else engine.best(runner)
     _write_compare(config)
     if best is None:
@@ -50,7 +58,7 @@ def run_study(config: StudyConfig, *, retrain: bool = True, search: bool = True)
         _write_dashboard(config)
         return StudyResult(None, None)
     logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
-    model = retrain_best(config, best, data, tracker) if retrain else None
+    model = retrain_best(config, best, data, runner) if retrain else None
     if model is not None:
         _write_compare(config)
     _write_dashboard(config)

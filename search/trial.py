@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 import keras
 
 from model_space import run_name
+from search.budget import SAFETY, Budget, Throughput, retrain_seconds
 from search.study_config import StudyConfig
 from search.tracking import Run, RunState, Tracker
 from trainer.job import train_model
@@ -26,6 +28,8 @@ from trainer.splits import Splits
 logger = logging.getLogger(__name__)
 
 EPOCH_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+#: Fashion-MNIST's training images, before the validation split.
+TRAINING_IMAGES = 60_000
 
 
 @dataclass(frozen=True)
@@ -40,15 +44,51 @@ class TrialOutcome:
     reason: str = ""
     run_id: str = ""
     run_name: str = ""
+    throughput: Throughput | None = None
 
 
 class TrialRunner:
-    """Runs trials of one study on one process's data split, logging each as a run."""
+    """Runs trials of one study on one process's data split, logging each as a run, within
+    the study's time ``budget``."""
 
-    def __init__(self, config: StudyConfig, splits: Splits, tracker: Tracker) -> None:
+    def __init__(
+        self, config: StudyConfig, splits: Splits, tracker: Tracker, budget: Budget | None = None
+    ) -> None:
         self.config = config
         self.splits = splits
         self.tracker = tracker
+        self.budget = budget or Budget(None)
+
+    def retrain_epoch_seconds(self, throughput: Throughput) -> float:
+        """One retrain epoch of a configuration that ran at ``throughput`` in its trial."""
+        images = self.config.retrain_subset or TRAINING_IMAGES - self.config.validation_size
+        return throughput.epoch_seconds(images, self.config.validation_size)
+
+    def retrain_reserve(self, throughput: Throughput | None) -> float:
+        """The seconds the retrain of a configuration of ``throughput`` needs (0: unknown)."""
+        if throughput is None:
+            return 0.0
+        epoch = self.retrain_epoch_seconds(throughput)
+        runs = self.config.retrain_seeds
+        return retrain_seconds(self.config.retrain_epochs, epoch, runs) + throughput.compile_seconds
+
+    def allows_trial(self, best: Throughput | None, trial_seconds: Sequence[float]) -> bool:
+        """Whether a typical trial (the median of ``trial_seconds``) and then the retrain of
+        the best trial (of throughput ``best``) still fit in the budget."""
+        if not self.budget.limited:
+            return True
+        typical = statistics.median(trial_seconds) if trial_seconds else 0.0
+        reserve = self.retrain_reserve(best)
+        if self.budget.allows_trial(typical, reserve):
+            return True
+        logger.info(
+            "time budget: %.1f min left, a trial takes about %.1f min and the best trial's "
+            "retrain about %.1f min: no more trials",
+            self.budget.left() / 60,
+            typical / 60,
+            reserve / 60,
+        )
+        return False
 
     def run(
         self,
@@ -60,21 +100,27 @@ class TrialRunner:
         callbacks: Sequence[keras.callbacks.Callback] = (),
         is_pruned: Callable[[], bool] = lambda: False,
         on_start: Callable[[Run], None] = lambda run: None,
+        reserve: float = 0.0,
     ) -> TrialOutcome:
-        """Trains ``params`` for up to ``epochs`` (the study's by default) as trial ``key``."""
+        """Trains ``params`` for up to ``epochs`` (the study's by default) as trial ``key``.
+
+        Under a time budget, training stops (and the trial counts as pruned) at an epoch's end
+        when one more epoch would leave less than ``reserve`` seconds: the retrain's time."""
         name = run_name(
             params, datetime.now(UTC), experiment=self.tracker.experiment, suffix=f"t{number}"
         )
         run = self.tracker.start_run(name, self._run_params(params, number), key)
         on_start(run)
         started = time.perf_counter()
+        budget_stop = StopAtBudget(self.budget, reserve)
+        extra = [budget_stop] if self.budget.limited else []
         try:
             model, fitted = train_model(
                 params,
                 self.splits,
                 epochs=epochs or self.config.epochs,
                 seed=self.config.seed,
-                callbacks=[EpochTracking(run), *callbacks],
+                callbacks=[EpochTracking(run), *callbacks, *extra],
             )
         except KeyboardInterrupt:
             run.end("interrupted", "the worker was interrupted")
@@ -93,10 +139,13 @@ class TrialRunner:
                 run_name=name,
             )
         seconds = time.perf_counter() - started
-        state: RunState = "pruned" if is_pruned() else "complete"
-        reason = ""
+        state: RunState = "pruned" if is_pruned() or budget_stop.stopped else "complete"
+        reason = "stopped by the time budget" if budget_stop.stopped else ""
         if fitted.diverged:
             state, reason = "failed", "the loss became NaN or infinite"
+        throughput = Throughput.measure(
+            fitted.history, len(self.splits.y_train), len(self.splits.y_val)
+        )
         final = {
             "val_accuracy": fitted.val_accuracy,
             "val_loss": fitted.val_loss,
@@ -104,6 +153,7 @@ class TrialRunner:
             "epochs_run": fitted.epochs_run,
             "trial_seconds": seconds,
             "parameter_count": model.count_params(),
+            **(throughput.as_attrs() if throughput else {}),
         }
         run.log_metrics({k: v for k, v in final.items() if math.isfinite(v)})
         run.end(state, reason)
@@ -116,6 +166,7 @@ class TrialRunner:
             reason=reason,
             run_id=run.run_id,
             run_name=name,
+            throughput=throughput,
         )
 
     def _run_params(self, params: Mapping[str, Any], number: int) -> dict[str, Any]:
@@ -146,3 +197,23 @@ class EpochTracking(keras.callbacks.Callback):
         }
         if metrics:
             self.run.log_metrics(metrics, step=epoch + 1)
+
+
+class StopAtBudget(keras.callbacks.Callback):
+    """Stops training at an epoch's end when one more epoch would leave less than ``reserve``
+    seconds of the budget (the time the retrain needs). ``stopped`` tells afterwards."""
+
+    def __init__(self, budget: Budget, reserve: float) -> None:
+        super().__init__()
+        self.budget = budget
+        self.reserve = reserve
+        self.stopped = False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if epoch + 1 >= self.params.get("epochs", math.inf):
+            return
+        last_epoch = float((logs or {}).get("epoch_seconds", 0.0))
+        if self.budget.left() - SAFETY * last_epoch < self.reserve:
+            logger.info("the time budget is spent: training stops after epoch %d", epoch + 1)
+            self.stopped = True
+            self.model.stop_training = True

@@ -7,6 +7,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from scipy.stats import binomtest
 from sklearn.metrics import (
     accuracy_score,
     confusion_matrix,
@@ -37,8 +38,18 @@ class Evaluation:
     per_class: tuple[ClassMetrics, ...]
     confusion_matrix: tuple[tuple[int, ...], ...]
 
+    @property
+    def count(self) -> int:
+        return sum(sum(row) for row in self.confusion_matrix)
+
+    def accuracy_interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """The Wilson interval of the accuracy, a binomial proportion over ``count`` images."""
+        correct = sum(row[i] for i, row in enumerate(self.confusion_matrix))
+        interval = binomtest(correct, self.count).proportion_ci(confidence, method="wilson")
+        return float(interval.low), float(interval.high)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "images": self.count, "accuracy_95": self.accuracy_interval()}
 
     def table(self) -> str:
         """The per-class table, one line a class, as logged and written to the closing notes."""

@@ -13,11 +13,12 @@ import keras
 
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
+from model_space.tta import with_flip_tta
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.errors import TrainingDiverged
 from trainer.evaluate import Evaluation, evaluate
 from trainer.export import check_writable, export_model
-from trainer.fit import FitResult, compile_model, fit
+from trainer.fit import FitResult, compile_model, fit, steps_per_epoch
 from trainer.hypertune_report import report_val_accuracy
 from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
@@ -32,12 +33,20 @@ SUSPICIOUS_GAP = 0.02
 
 @dataclass(frozen=True)
 class JobResult:
+    """``validation`` and ``test`` evaluate the exported model (with flip TTA when on)."""
+
     run_name: str
     model_dir: str
     params: dict[str, Any]
     fit: FitResult
+    validation: Evaluation
     test: Evaluation
     metadata: dict[str, Any]
+
+    @property
+    def gap(self) -> float:
+        """Validation minus test accuracy of the exported model."""
+        return self.validation.accuracy - self.test.accuracy
 
 
 def train_model(
@@ -56,7 +65,9 @@ def train_model(
     reset_keras_session()
     keras.utils.set_random_seed(seed)
     model = build_cnn(params, seed=seed)
-    compile_model(model, params)
+    compile_model(
+        model, params, epochs * steps_per_epoch(len(splits.y_train), int(params["batch_size"]))
+    )
     logger.info(
         "training %s (%s parameters) on %d images, validating on %d, for up to %d epochs",
         params["filters"],
@@ -105,8 +116,10 @@ def train_job(
     )
     if fitted.diverged:
         raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
-    test = evaluate(model, splits.x_test, splits.y_test)
-    _log_test(fitted, test)
+    served = with_flip_tta(model) if settings.tta else model
+    validation = evaluate(served, splits.x_val, splits.y_val)
+    test = evaluate(served, splits.x_test, splits.y_test)
+    _log_test(fitted, validation, test, tta=settings.tta)
     metadata = build_metadata(
         run_name=name,
         params=point,
@@ -115,17 +128,18 @@ def train_job(
         data=data,
         splits=splits,
         fitted=fitted,
+        validation=validation,
         test=test,
         started=started,
         finished=datetime.now(UTC),
     )
-    export_model(model, model_dir, metadata)
+    export_model(served, model_dir, metadata)
     logger.info("exported %s to %s", name, model_dir)
     if settings.reports_hypertune:
         report_val_accuracy(fitted.val_accuracy, fitted.best_epoch)
     if settings.experiment:
         _log_experiment_run(settings.experiment, name, point, settings, fitted, test)
-    return JobResult(name, model_dir, point, fitted, test, metadata)
+    return JobResult(name, model_dir, point, fitted, validation, test, metadata)
 
 
 def _log_experiment_run(
@@ -155,13 +169,18 @@ def _log_experiment_run(
     )
 
 
-def _log_test(fitted: FitResult, test: Evaluation) -> None:
-    gap = fitted.val_accuracy - test.accuracy
+def _log_test(fitted: FitResult, validation: Evaluation, test: Evaluation, *, tta: bool) -> None:
+    gap = validation.accuracy - test.accuracy
+    low, high = test.accuracy_interval()
     logger.info(
-        "validation accuracy %.4f (epoch %d), test accuracy %.4f, test loss %.4f\n%s",
-        fitted.val_accuracy,
+        "%svalidation accuracy %.4f (epoch %d), test accuracy %.4f (95%% interval %.4f-%.4f), "
+        "test loss %.4f\n%s",
+        "with flip TTA: " if tta else "",
+        validation.accuracy,
         fitted.best_epoch,
         test.accuracy,
+        low,
+        high,
         test.loss,
         test.table(),
     )

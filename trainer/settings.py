@@ -25,6 +25,8 @@ class RunSettings:
         seed: seeds the split, the weights, dropout and augmentation.
         hypertune: report ``val_accuracy`` to Vertex AI's tuning service.
         experiment: log the job as a run of this Vertex AI Experiments experiment.
+        tta: evaluate and serve with flip test-time augmentation (the mean of the predictions
+            on the image and its mirror); the exported model then averages too.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -35,6 +37,7 @@ class RunSettings:
     seed: int = DEFAULT_SEED
     hypertune: bool = False
     experiment: str | None = None
+    tta: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:

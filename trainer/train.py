@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--experiment", help="log the job as a run of this Vertex AI Experiments experiment"
     )
+    run.add_argument(
+        "--tta",
+        action="store_true",
+        help="flip test-time augmentation: evaluate and export the mean of the predictions on "
+        "the image and its mirror",
+    )
     return parser
 
 
@@ -72,9 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was exported", file=sys.stderr)
         return 130
+    low, high = result.test.accuracy_interval()
     print(
-        f"{result.run_name}: validation accuracy {result.fit.val_accuracy:.4f}, "
-        f"test accuracy {result.test.accuracy:.4f}; exported to {result.model_dir}"
+        f"{result.run_name}: validation accuracy {result.validation.accuracy:.4f}, "
+        f"test accuracy {result.test.accuracy:.4f} (95% interval {low:.4f}-{high:.4f}); "
+        f"exported to {result.model_dir}"
     )
     return 0
 
@@ -89,6 +97,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         seed=args.seed,
         hypertune=args.hypertune,
         experiment=args.experiment,
+        tta=args.tta,
     )
 
 

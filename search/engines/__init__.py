@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from search.budget import Throughput
     from search.study_config import StudyConfig
     from search.trial import TrialRunner
 
@@ -22,6 +23,7 @@ class BestTrial:
     params: dict[str, Any]
     val_accuracy: float
     run_id: str = ""
+    throughput: Throughput | None = None
 
 
 class Engine(Protocol):

@@ -3,6 +3,10 @@
 Its state lives in ``studies/<name>/keras_tuner/``; running the same command again reloads it:
 finished trials are kept and counted, a trial cut off mid-way is run again under its own ID.
 Keras Tuner imports TensorFlow, so this module is imported only when the engine is chosen.
+
+The study's ``enqueue`` points are the oracle's first trials (random and bayesian; Hyperband
+chooses its brackets itself and refuses them), and the time budget stops the oracle: both
+through ``populate_space``, the oracle's one hook for choosing the next trial.
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ from typing import Any
 
 import keras_tuner
 
+from search.budget import Throughput
 from search.engines import BestTrial
 from search.progress import Progress
 from search.space_keras_tuner import declare, point
-from search.study_config import StudyConfig
+from search.study_config import StudyConfig, StudyError
 from search.trial import TrialRunner
 
 logger = logging.getLogger(__name__)
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
-DONE = (keras_tuner.engine.trial.TrialStatus.COMPLETED, keras_tuner.engine.trial.TrialStatus.FAILED)
+STATUS = keras_tuner.engine.trial.TrialStatus
+DONE = (STATUS.COMPLETED, STATUS.FAILED)
 
 
 def make_oracle(config: StudyConfig) -> Any:
@@ -55,14 +61,51 @@ class CnnTuner(keras_tuner.Tuner):
             overwrite=False,
         )
         self.oracle.max_trials = config.trials
+        self.durations: list[float] = []
+        self.throughputs: dict[str, Throughput] = {}
+        self.enqueued = config.enqueued_points()
+        if self.enqueued and config.algorithm == "hyperband":
+            raise StudyError(
+                "enqueue: Keras Tuner's Hyperband chooses every trial itself; use algorithm "
+                "random or bayesian, or engine optuna, or remove the study's enqueue points."
+            )
+        if config.enqueue_from:
+            raise StudyError("enqueue_from needs engine optuna (it reads an Optuna study).")
+        sample = self.oracle.populate_space
+        self.oracle.populate_space = lambda trial_id: self.populate_space(trial_id, sample)
+
+    def populate_space(self, trial_id: str, sample: Any) -> dict[str, Any]:
+        """The next trial's values: none when the budget is spent, else the first enqueued
+        point no trial has had yet, else the oracle's own choice."""
+        best = best_trial(self)
+        throughput = self.throughputs.get(best.key) if best else None
+        if not self.runner.allows_trial(throughput, self.durations):
+            return {"status": STATUS.STOPPED}
+        tried = [t.hyperparameters.values for t in self.oracle.trials.values()]
+        for values in self.enqueued:
+            if not any(all(old.get(k) == v for k, v in values.items()) for old in tried):
+                return {"status": STATUS.RUNNING, "values": dict(values)}
+        result: dict[str, Any] = sample(trial_id)
+        return result
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         params = point(trial.hyperparameters, self.config.search_space())
         key = f"keras-tuner-{trial.trial_id}"
         self.progress.trial_started(key, params)
         epochs = trial.hyperparameters.values.get("tuner/epochs", self.config.epochs)
-        outcome = self.runner.run(params, key, int(trial.trial_id), epochs=int(epochs))
+        best = best_trial(self)
+        outcome = self.runner.run(
+            params,
+            key,
+            int(trial.trial_id),
+            epochs=int(epochs),
+            reserve=self.runner.retrain_reserve(self.throughputs.get(best.key) if best else None),
+        )
         self.progress.trial_finished(key, outcome)
+        if outcome.throughput:
+            self.throughputs[key] = outcome.throughput
+        if outcome.state == "complete":
+            self.durations.append(outcome.seconds)
         if outcome.state == "failed":
             raise keras_tuner.errors.FailedTrialError(outcome.reason)
         return {"val_accuracy": outcome.val_accuracy}
@@ -93,14 +136,16 @@ def best_trial(tuner: CnnTuner) -> BestTrial | None:
     done = [
         t
         for t in tuner.oracle.trials.values()
-        if t.status == keras_tuner.engine.trial.TrialStatus.COMPLETED and t.score is not None
+        if t.status == STATUS.COMPLETED and t.score is not None
     ]
     if not done:
         return None
     best = max(done, key=lambda t: (t.score, -int(t.trial_id)))
+    key = f"keras-tuner-{best.trial_id}"
     return BestTrial(
-        key=f"keras-tuner-{best.trial_id}",
+        key=key,
         number=int(best.trial_id),
         params=point(best.hyperparameters, tuner.config.search_space()),
         val_accuracy=float(best.score if best.score is not None else math.nan),
+        throughput=tuner.throughputs.get(key),
     )

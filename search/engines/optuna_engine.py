@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search import storage_url
+from search.budget import Throughput
 from search.engines import BestTrial
 from search.engines.optuna_samplers import make_pruner, make_sampler
 from search.progress import Progress
@@ -96,8 +97,9 @@ def best_trial(study: optuna.Study) -> BestTrial | None:
         key=f"optuna-{best.number}",
         number=best.number,
         params=dict(best.params),
-        val_accuracy=float(best.value or math.nan),
+        val_accuracy=float(best.value if best.value is not None else math.nan),
         run_id=str(best.user_attrs.get(RUN_ID, "")),
+        throughput=Throughput.from_attrs(best.user_attrs),
     )
 
 
@@ -132,11 +134,21 @@ class OptunaSearch:
                 self.config.algorithm, self.config.seed + SEED_STRIDE * len(trials)
             )
             self._close_orphans(trials)
+            self._enqueue()
         progress = self._progress()
         progress.begin(f"optuna ({self.config.algorithm}, pruner {self.config.pruner})")
         while (trial := self._next_trial()) is not None:
             self._run(trial, progress)
         return best_trial(self.study)
+
+    def _enqueue(self) -> None:
+        """Adds the study's ``enqueue`` points (and ``enqueue_from``'s best) to the queue, each
+        only if no trial of the study has those values yet, so never twice across resumes."""
+        points = self.config.enqueued_points()
+        if self.config.enqueue_from:
+            points += best_points_of(self.config, self.config.enqueue_from)
+        for point in points:
+            self.study.enqueue_trial(point, skip_if_exists=True)
 
     def _next_trial(self) -> optuna.Trial | None:
         with self.lock.held(), _quiet_heartbeat_warnings():
@@ -144,15 +156,27 @@ class OptunaSearch:
             trials = self.study.get_trials(deepcopy=False)
             if sum(is_counted(t) for t in trials) >= self.config.trials:
                 return None
+            if not self._budget_allows(trials):
+                return None
             trial = self.study.ask()
             self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
             return trial
+
+    def _budget_allows(self, trials: list[FrozenTrial]) -> bool:
+        best = best_trial(self.study)
+        durations = [
+            float(t.user_attrs["trial_seconds"])
+            for t in trials
+            if t.state == TrialState.COMPLETE and "trial_seconds" in t.user_attrs
+        ]
+        return self.runner.allows_trial(best.throughput if best else None, durations)
 
     def _run(self, trial: optuna.Trial, progress: Progress) -> None:
         params = suggest(trial, self.space)
         key = f"optuna-{trial.number}"
         progress.trial_started(key, params)
         pruning = ReportToOptuna(trial)
+        best = best_trial(self.study)
         with Heartbeat(self.study, trial, self.config.heartbeat_seconds):
             try:
                 outcome = self.runner.run(
@@ -162,6 +186,7 @@ class OptunaSearch:
                     callbacks=[pruning],
                     is_pruned=lambda: pruning.pruned,
                     on_start=lambda run: _link(trial, run.run_id, run.name),
+                    reserve=self.runner.retrain_reserve(best.throughput if best else None),
                 )
             except KeyboardInterrupt:
                 trial.set_user_attr("interrupted", True)
@@ -174,6 +199,10 @@ class OptunaSearch:
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("trial_seconds", outcome.seconds)
         trial.set_user_attr("parameter_count", outcome.parameter_count)
+        for name, value in (outcome.throughput.as_attrs() if outcome.throughput else {}).items():
+            trial.set_user_attr(name, value)
+        if outcome.reason and outcome.state == "pruned":
+            trial.set_user_attr("prune_reason", outcome.reason)
         if outcome.state == "complete":
             self.study.tell(trial, outcome.val_accuracy)
         elif outcome.state == "pruned":
@@ -201,6 +230,36 @@ class OptunaSearch:
         closed = self.runner.tracker.close_orphans(dead)
         if closed:
             logger.info("closed %d run(s) left open by a worker that was killed", closed)
+
+
+def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dict[str, Any]]:
+    """The parameters of the ``count`` best completed trials of study ``source`` (in this
+    study's storage when ``--storage`` is given, else in its own folder), as points of this
+    study's space; those outside it are skipped with a warning.
+
+    Raises:
+        StudyError: no such study, or it has no completed trial.
+    """
+    url = config.storage or f"sqlite:///{(config.studies_dir / source / 'optuna.db').absolute()}"
+    try:
+        study = optuna.load_study(study_name=source, storage=storage_url.normalise(url))
+    except Exception as error:
+        raise StudyError(
+            f"enqueue_from: cannot read study {source!r} from {storage_url.describe(url)} "
+            f"({type(error).__name__}); run it first or fix the name."
+        ) from error
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise StudyError(f"enqueue_from: study {source!r} has no completed trial yet.")
+    space = config.search_space()
+    points = []
+    for trial in sorted(complete, key=lambda t: -(t.value or 0.0))[:count]:
+        known = {k: v for k, v in trial.params.items() if k in space.names}
+        try:
+            points.append(space.validate(known))
+        except ValueError as error:
+            logger.warning("enqueue_from: %s trial %d skipped: %s", source, trial.number, error)
+    return points
 
 
 def _link(trial: optuna.Trial, run_id: str, run_name: str) -> None:

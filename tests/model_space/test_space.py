@@ -14,6 +14,10 @@ SEED_POINT = {
     "weight_decay": 1e-5,
     "batch_size": 128,
     "augmentation": 1.0,
+    "label_smoothing": 0.0,
+    "flip": 0.0,
+    "crop": 0,
+    "erasing": 0.0,
 }
 
 

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from scipy.stats import binomtest
 
 from model_space import CNN_SPACE
 from trainer.errors import ExportError
@@ -61,7 +62,9 @@ def test_metadata_records_the_run(job: JobResult) -> None:
     assert metadata["run_name"] == job.run_name
     assert metadata["params"] == CNN_SPACE.validate(SMALL_POINT)
     assert metadata["test"]["accuracy"] == pytest.approx(job.test.accuracy)
-    assert metadata["validation"]["accuracy"] == pytest.approx(job.fit.val_accuracy)
+    assert metadata["validation"]["accuracy"] == pytest.approx(job.validation.accuracy)
+    assert metadata["validation"]["best_epoch_accuracy"] == pytest.approx(job.fit.val_accuracy)
+    assert job.validation.accuracy == pytest.approx(job.fit.val_accuracy, abs=2e-3)
     assert [c["name"] for c in metadata["test"]["per_class"]][:3] == [
         "T-shirt/top",
         "Trouser",
@@ -81,6 +84,40 @@ def test_metadata_records_the_run(job: JobResult) -> None:
     assert "learning_rate" in metadata["validation"]["history"]
     assert metadata["started"] <= metadata["finished"]
     assert metadata["files"]["saved_model"] is True
+
+
+def test_metadata_gives_the_test_accuracy_with_its_95_percent_interval(job: JobResult) -> None:
+    metadata = json.loads((Path(job.model_dir) / "metadata.json").read_text())
+    low, high = metadata["test"]["accuracy_95"]
+    correct = round(job.test.accuracy * 10_000)
+    wilson = binomtest(correct, 10_000).proportion_ci(0.95, method="wilson")
+    assert (low, high) == pytest.approx((wilson.low, wilson.high))
+    assert low < job.test.accuracy < high and high - low < 0.02  # about +-0.9 point at 10,000
+    assert metadata["test"]["images"] == 10_000
+    gap = metadata["validation"]["accuracy"] - metadata["test"]["accuracy"]
+    assert metadata["validation_minus_test"] == pytest.approx(gap)
+    assert metadata["flip_tta"] is False
+
+
+def test_flip_tta_export_serves_the_mean_of_image_and_mirror(tmp_path: Path, fashion) -> None:
+    settings = RunSettings(
+        epochs=1, subset=300, validation_size=300, seed=0, model_dir=str(tmp_path), tta=True
+    )
+    result = train_job({**SMALL_POINT, "flip": 0.5}, settings, data=fashion)
+    exported = keras.models.load_model(tmp_path / "model.keras")
+    inner = exported.get_layer("custom_cnn")
+    images = fashion.test_images[:32]
+    expected = (inner.predict(images, verbose=0) + inner.predict(images[:, :, ::-1], verbose=0)) / 2
+    signature = tf.saved_model.load(str(tmp_path)).signatures["serving_default"]
+    assert signature.structured_input_signature[1]["image"].dtype == tf.uint8
+    (served,) = signature(tf.constant(images)).values()
+    np.testing.assert_allclose(served.numpy(), expected, atol=1e-5)
+    metadata = json.loads((tmp_path / "metadata.json").read_text())
+    assert metadata["flip_tta"] is True
+    assert result.test.accuracy == pytest.approx(
+        np.mean(exported.predict(fashion.test_images, verbose=0).argmax(1) == fashion.test_labels),
+        abs=1e-4,
+    )
 
 
 def test_failed_export_leaves_nothing_behind(job: JobResult, tmp_path: Path, monkeypatch) -> None:

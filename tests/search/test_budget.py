@@ -1,0 +1,105 @@
+"""The time budget: durations parsed, estimates made, new trials stopped in time (fake clock)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import optuna
+import pytest
+
+import search.trial
+from model_space import CNN_SPACE, build_cnn
+from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Budget, Throughput, parse_duration
+from search.study_config import StudyError
+from search.study_run import run_study
+from search.trial import StopAtBudget
+from tests.search.conftest import tiny_config
+from trainer.fit import compile_model, fit
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("60m", 3600), ("1h30m", 5400), ("90s", 90), ("2h", 7200), ("1.5m", 90)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["60", "an hour", "0m", "-5m", "", None])
+def test_bad_durations_name_the_accepted_forms(text: object) -> None:
+    with pytest.raises(ValueError, match="such as 60m, 1h30m or 900s"):
+        parse_duration(text)
+
+
+def test_a_bad_budget_in_a_study_is_a_study_error(studies_dir: Path) -> None:
+    with pytest.raises(StudyError, match="budget must be a duration"):
+        tiny_config(studies_dir, budget="sixty")
+
+
+def test_throughput_is_measured_on_steady_epochs() -> None:
+    history = {"epoch_seconds": [30.0, 12.0, 14.0, 12.0], "val_seconds": [2.0, 2.0, 4.0, 2.0]}
+    measured = Throughput.measure(history, train_images=1000, validation_images=500)
+    assert measured is not None
+    assert measured.train == pytest.approx(100.0)  # median of 10, 10, 10 s for 1000 images
+    assert measured.validation == pytest.approx(250.0)  # median of 2, 4, 2 s for 500
+    assert measured.compile_seconds == pytest.approx(18.0)
+    assert measured.epoch_seconds(5000, 1000) == pytest.approx(54.0)
+    assert Throughput.from_attrs(measured.as_attrs()) == measured
+    assert Throughput.measure({"epoch_seconds": [1.0]}, 10, 10) is None
+
+
+def test_the_retrain_trains_only_the_epochs_the_time_left_holds() -> None:
+    clock = FakeClock()
+    budget = Budget(1000, clock=clock)
+    per_run = 1000 / SAFETY - RETRAIN_OVERHEAD_SECONDS
+    assert budget.retrain_epochs(20, epoch_seconds=100) == math.floor(per_run / 100) == 7
+    assert budget.retrain_epochs(5, epoch_seconds=100) == 5
+    assert budget.retrain_epochs(20, epoch_seconds=100, runs=2) == 3
+    clock.now = 990
+    assert budget.retrain_epochs(20, epoch_seconds=100) == 1
+    assert Budget(None).retrain_epochs(20, epoch_seconds=100) == 20
+
+
+def test_a_running_fit_stops_when_one_more_epoch_would_eat_the_reserve(small_splits) -> None:
+    clock = FakeClock()
+    budget = Budget(100, clock=clock)
+
+    class Tick(search.trial.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: object = None) -> None:
+            clock.now += 40
+
+    params = {**CNN_SPACE.defaults(), "augmentation": 0.0, "batch_size": 128}
+    model = build_cnn(params, seed=0)
+    compile_model(model, params, total_steps=4 * 8)
+    stop = StopAtBudget(budget, reserve=30)
+    result = fit(model, small_splits, params, epochs=4, callbacks=[Tick(), stop])
+    # 60 fake seconds left after epoch 1 (more than the reserve and a real epoch of a few
+    # seconds), 20 after epoch 2: less than the reserve, so training stops there
+    assert stop.stopped and result.epochs_run == 2
+
+
+def test_new_trials_stop_when_the_time_left_is_the_retrains(studies_dir: Path, monkeypatch) -> None:
+    """Each trial costs 300 fake seconds of a 1000-second budget; the retrain reserves about
+    90: trials start at 0, 300 and 600 s, not at 900 s (100 s left)."""
+    clock = FakeClock()
+    real_train = search.trial.train_model
+
+    def slow_train(*args, **kwargs):  # type: ignore[no-untyped-def]
+        clock.now += 300
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(search.trial, "train_model", slow_train)
+    config = tiny_config(studies_dir, trials=5, tracking="none", pruner="none", budget="1000s")
+    result = run_study(config, budget=Budget(config.budget_seconds, clock=clock))
+    study = optuna.load_study(study_name="tiny", storage=config.storage_url)
+    assert len(study.trials) == 3
+    assert result.best_model is not None and result.best_model.job.fit.epochs_run == 1
+    assert all("train_images_per_second" in t.user_attrs for t in study.trials)
