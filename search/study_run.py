@@ -46,6 +46,12 @@ def run_study(
     config.output_dir.mkdir(parents=True, exist_ok=True)
     tracker = make_tracker(config)
     runner = TrialRunner(config, splits, tracker, budget or Budget(config.budget_seconds))
+    if runner.budget.limited:
+        logger.info(
+            "time budget %s: %.1f min left for the trials and the retrain",
+            config.budget,
+            runner.budget.left() / 60,
+        )
     best = engine.search(runner) if search else engine.best(runner)
     _write_compare(config)
     if best is None:

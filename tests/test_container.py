@@ -104,4 +104,4 @@ def test_entrypoint_as_a_tuning_trial(tmp_path: Path) -> None:
     assert metadata["params"]["batch_size"] == 32 and metadata["settings"]["subset"] == 200
     report = json.loads((tmp_path / "hypertune" / "output.metrics").read_text().splitlines()[-1])
     assert report["trial"] == "3"
-    assert float(report["val_accuracy"]) == metadata["validation"]["accuracy"]
+    assert float(report["val_accuracy"]) == metadata["validation"]["best_epoch_accuracy"]

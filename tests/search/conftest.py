@@ -70,11 +70,15 @@ def quiet_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[StudyConfig, StudyResult]:
-    """One tiny real Optuna study, searched, retrained, registered, with its dashboard."""
+    """One tiny real Optuna study, searched, retrained, registered, with its dashboard.
+
+    Its trials are too short to learn much (inference-mode BatchNormalization needs more
+    steps), so ASHA would prune all but one; without a pruner every trial completes and the
+    dashboard has the two completed trials its study-wide panels need."""
     from search.study_run import run_study
 
     studies_dir = tmp_path_factory.mktemp("finished") / "studies"
-    write_study(studies_dir)
+    write_study(studies_dir, pruner="none")
     config = tiny_config(studies_dir)
     return config, run_study(config)
 
