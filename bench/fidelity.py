@@ -12,7 +12,7 @@ Short trials favour small, unregularised models (short-horizon bias, Zela et al.
 the cheapest budget whose correlation is high enough, and write it into the study file::
 
     python bench/fidelity.py --configs 8 --budgets 6000x3,12000x4,12000x6
-    python bench/fidelity.py --configs 4 --reference 50000x8   # a CPU-sized run
+    python bench/fidelity.py --configs 5 --fix filters=16-32-64 --reference 50000x5  # CPU-sized
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import optuna
+import yaml
 from scipy.stats import spearmanr
 
+from search.narrowing import narrow
 from search.space_optuna import suggest
 from search.study_config import load_study
 from trainer.data import FashionMnist, load_fashion_mnist
@@ -58,9 +60,14 @@ class Budget:
         return f"{self.images} images x {self.epochs} epochs"
 
 
-def configurations(study: str, count: int, seed: int) -> list[dict[str, Any]]:
-    """``count`` points spread over the study's space by Optuna's QMC (Sobol) sampler."""
-    space = load_study(study).search_space()
+def configurations(
+    study: str, count: int, seed: int, fixed: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """``count`` points spread over the study's space (with the ``fixed`` values) by Optuna's
+    QMC (Sobol) sampler."""
+    space = narrow(
+        load_study(study).search_space(), {k: {"value": v} for k, v in (fixed or {}).items()}
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
     sampled = optuna.create_study(sampler=sampler)
@@ -95,6 +102,13 @@ def main() -> None:
     parser.add_argument(
         "--reference", type=Budget.parse, help="the budget to rank against (the retrain's)"
     )
+    parser.add_argument(
+        "--fix",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="hold a parameter at one value (repeatable), e.g. filters=16-32-64 for a CPU run",
+    )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", type=Path, help="also write the measurements as JSON")
     args = parser.parse_args()
@@ -102,7 +116,8 @@ def main() -> None:
     reference = args.reference or Budget(50_000, load_study(args.study).retrain_epochs)
     budgets = [*args.budgets, reference]
     data = load_fashion_mnist()
-    points = configurations(args.study, args.configs, args.seed)
+    fixed = dict(_assignment(text) for text in args.fix)
+    points = configurations(args.study, args.configs, args.seed, fixed)
     scores: dict[str, list[float]] = {str(b): [] for b in budgets}
     seconds: dict[str, list[float]] = {str(b): [] for b in budgets}
     for number, params in enumerate(points, start=1):
@@ -119,6 +134,11 @@ def main() -> None:
     if args.out:
         document = {"configurations": points, "val_accuracy": scores, "seconds": seconds}
         args.out.write_text(json.dumps(document, indent=2) + "\n")
+
+
+def _assignment(text: str) -> tuple[str, Any]:
+    name, _, value = text.partition("=")
+    return name, yaml.safe_load(value)
 
 
 def table(

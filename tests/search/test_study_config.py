@@ -19,7 +19,7 @@ def test_default_study_file_is_valid() -> None:
         "mlflow",
     )
     assert config.trials == 30
-    assert config.search_space()["filters"].values == ("16-32-64", "32-64-128")  # type: ignore[union-attr]
+    assert config.search_space()["filters"].values == ("32-64-128",)  # type: ignore[union-attr]
     assert config.output_dir == REPO / "studies" / "fashion-mnist-cnn"
     assert config.storage_url.endswith("studies/fashion-mnist-cnn/optuna.db")
     assert config.mlflow_uri.endswith("studies/fashion-mnist-cnn/mlflow.db")
@@ -120,3 +120,11 @@ def test_the_whole_space_studies_are_valid(name: str) -> None:
     config = load_study(name, studies_dir=REPO / STUDIES_DIR)
     assert config.subset is None
     assert config.search_space()["filters"] == CNN_SPACE["filters"]
+
+
+def test_the_default_study_starts_from_its_baseline_within_the_hour() -> None:
+    config = load_study(studies_dir=REPO / STUDIES_DIR)
+    assert config.budget_seconds is not None and config.budget_seconds <= 58 * 60
+    first, *strongest = config.enqueued_points()
+    assert first == config.search_space().defaults()  # the seed configuration
+    assert strongest and config.tta
