@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,19 +78,21 @@ class Throughput:
         cls, history: Mapping[str, Sequence[float]], train_images: int, validation_images: int
     ) -> Throughput | None:
         """From the per-epoch ``epoch_seconds`` and ``val_seconds`` that ``EpochLog`` logs;
-        the first epoch (compilation) counts only when it is the only one."""
+        the first epoch (compilation) counts only when it is the only one. The fastest steady
+        epoch is taken, as ``timeit`` does: other work on a shared machine only ever slows an
+        epoch (epochs of one trial were seen to take 23 to 42 s on 2 cores), and a slowed
+        estimate would cut the search short for a retrain that runs faster."""
         epochs = list(history.get("epoch_seconds", ()))
         validations = list(history.get("val_seconds", ()))
         if not epochs or len(validations) != len(epochs):
             return None
         steady = slice(1, None) if len(epochs) > 1 else slice(None)
-        train = statistics.median(
-            e - v for e, v in zip(epochs[steady], validations[steady], strict=True)
-        )
-        validation = statistics.median(validations[steady])
+        pairs = list(zip(epochs[steady], validations[steady], strict=True))
+        train = min(epoch - validation for epoch, validation in pairs)
+        validation = min(validation for _, validation in pairs)
         if train <= 0 or validation <= 0:
             return None
-        compile_seconds = max(0.0, epochs[0] - statistics.median(epochs[steady]))
+        compile_seconds = max(0.0, epochs[0] - min(epochs[steady]))
         return cls(train_images / train, validation_images / validation, compile_seconds)
 
 

@@ -54,13 +54,6 @@ class CnnTuner(keras_tuner.Tuner):
         self.config = config
         self.runner = runner
         self.progress = progress
-        super().__init__(
-            oracle=make_oracle(config),
-            directory=str(config.output_dir),
-            project_name="keras_tuner",
-            overwrite=False,
-        )
-        self.oracle.max_trials = config.trials
         self.durations: list[float] = []
         self.throughputs: dict[str, Throughput] = {}
         self.enqueued = config.enqueued_points()
@@ -71,6 +64,13 @@ class CnnTuner(keras_tuner.Tuner):
             )
         if config.enqueue_from:
             raise StudyError("enqueue_from needs engine optuna (it reads an Optuna study).")
+        super().__init__(
+            oracle=make_oracle(config),
+            directory=str(config.output_dir),
+            project_name="keras_tuner",
+            overwrite=False,
+        )
+        self.oracle.max_trials = config.trials
         sample = self.oracle.populate_space
         self.oracle.populate_space = lambda trial_id: self.populate_space(trial_id, sample)
 
@@ -78,8 +78,7 @@ class CnnTuner(keras_tuner.Tuner):
         """The next trial's values: none when the budget is spent, else the first enqueued
         point no trial has had yet, else the oracle's own choice."""
         best = best_trial(self)
-        throughput = self.throughputs.get(best.key) if best else None
-        if not self.runner.allows_trial(throughput, self.durations):
+        if not self.runner.allows_trial(best.throughput if best else None, self.durations):
             return {"status": STATUS.STOPPED}
         tried = [t.hyperparameters.values for t in self.oracle.trials.values()]
         for values in self.enqueued:
@@ -99,7 +98,7 @@ class CnnTuner(keras_tuner.Tuner):
             key,
             int(trial.trial_id),
             epochs=int(epochs),
-            reserve=self.runner.retrain_reserve(self.throughputs.get(best.key) if best else None),
+            reserve=self.runner.retrain_reserve(best.throughput if best else None),
         )
         self.progress.trial_finished(key, outcome)
         if outcome.throughput:

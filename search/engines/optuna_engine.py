@@ -253,7 +253,7 @@ def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dic
         raise StudyError(f"enqueue_from: study {source!r} has no completed trial yet.")
     space = config.search_space()
     points = []
-    for trial in sorted(complete, key=lambda t: -(t.value or 0.0))[:count]:
+    for trial in sorted(complete, key=lambda t: float(t.value or 0.0), reverse=True)[:count]:
         known = {k: v for k, v in trial.params.items() if k in space.names}
         try:
             points.append(space.validate(known))

@@ -48,8 +48,8 @@ def test_throughput_is_measured_on_steady_epochs() -> None:
     history = {"epoch_seconds": [30.0, 12.0, 14.0, 12.0], "val_seconds": [2.0, 2.0, 4.0, 2.0]}
     measured = Throughput.measure(history, train_images=1000, validation_images=500)
     assert measured is not None
-    assert measured.train == pytest.approx(100.0)  # median of 10, 10, 10 s for 1000 images
-    assert measured.validation == pytest.approx(250.0)  # median of 2, 4, 2 s for 500
+    assert measured.train == pytest.approx(100.0)  # the fastest: 10 s (of 10, 10, 10) for 1000
+    assert measured.validation == pytest.approx(250.0)  # the fastest: 2 s (of 2, 4, 2) for 500
     assert measured.compile_seconds == pytest.approx(18.0)
     assert measured.epoch_seconds(5000, 1000) == pytest.approx(54.0)
     assert Throughput.from_attrs(measured.as_attrs()) == measured
