@@ -30,3 +30,8 @@ def with_flip_tta(model: keras.Model) -> keras.Model:
     mirrored = HorizontalFlip(name="mirror")(inputs)
     outputs = layers.Average(name="flip_tta")([model(inputs), model(mirrored)])
     return keras.Model(inputs, outputs, name=f"{model.name}_flip_tta")
+
+
+def served_model(model: keras.Model, tta: bool) -> keras.Model:
+    """The model that is evaluated and exported: ``model``, or its flip-TTA wrapper."""
+    return with_flip_tta(model) if tta else model

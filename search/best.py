@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from model_space import run_name
-from model_space.tta import with_flip_tta
+from model_space.tta import served_model
 from search.budget import RETRAIN_OVERHEAD_SECONDS
 from search.engines import BestTrial
 from search.study_config import StudyConfig
@@ -134,7 +134,7 @@ def _more_seeds(
     for offset in range(1, config.retrain_seeds):
         logger.info("retraining seed %d of %d", offset + 1, config.retrain_seeds)
         model, _ = train_model(best.params, splits, epochs=epochs, seed=config.seed + offset)
-        served = with_flip_tta(model) if config.tta else model
+        served = served_model(model, config.tta)
         accuracies.append(evaluate(served, splits.x_test, splits.y_test).accuracy)
     return accuracies
 

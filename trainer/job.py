@@ -13,7 +13,7 @@ import keras
 
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
-from model_space.tta import with_flip_tta
+from model_space.tta import served_model
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.errors import TrainingDiverged
 from trainer.evaluate import Evaluation, evaluate
@@ -116,7 +116,7 @@ def train_job(
     )
     if fitted.diverged:
         raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
-    served = with_flip_tta(model) if settings.tta else model
+    served = served_model(model, settings.tta)
     validation = evaluate(served, splits.x_val, splits.y_val)
     test = evaluate(served, splits.x_test, splits.y_test)
     _log_test(fitted, validation, test, tta=settings.tta)
