@@ -33,8 +33,8 @@ import optuna
 import yaml
 from scipy.stats import spearmanr
 
-from search.narrowing import narrow
-from search.space_optuna import suggest
+from model_space.narrowing import narrow
+from search.engines.optuna_space import suggest
 from search.study_config import load_study
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.job import train_model

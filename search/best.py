@@ -187,7 +187,7 @@ def _register(
             "tracking is %s: the best model is exported but not registered", config.tracking
         )
         return ""
-    from search.registry import register_best
+    from search.tracking.mlflow_registry import register_best
     from search.tracking.mlflow_tracker import MlflowTracker
 
     if not isinstance(tracker, MlflowTracker):

@@ -28,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup()
 
     def body() -> None:
-        from search.compare_table import format_table, study_table, write_table
+        from search.results.table import format_table, study_table, write_table
 
         keys = (
             "tracking",

@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 
 from model_space import CNN_SPACE, SearchSpace
+from model_space.narrowing import narrow
 from search.budget import parse_duration
-from search.narrowing import narrow
 
 STUDIES_DIR = Path("studies")
 DEFAULT_STUDY = "fashion-mnist-cnn"

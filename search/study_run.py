@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from search.best import BestModel, retrain_best
 from search.budget import Budget
-from search.compare_table import study_table, write_table
 from search.engines import BestTrial, open_engine
+from search.results.table import study_table, write_table
 from search.study_config import StudyConfig, StudyError
 from search.tracking import make_tracker
 from search.trial import TrialRunner
@@ -74,7 +74,7 @@ def run_study(
 def _write_dashboard(config: StudyConfig) -> None:
     """The dashboard is a view: failing to draw it never fails the search."""
     try:
-        from search.dashboard_page import write_dashboard  # Plotly, only when drawing
+        from search.dashboard.page import write_dashboard  # Plotly, only when drawing
 
         write_dashboard(config)
     except Exception as error:

@@ -50,7 +50,7 @@ def _trial_args_from_the_job_spec(tmp_path: Path) -> list[str]:
     from google.auth.credentials import AnonymousCredentials
 
     from search.study_config import StudyConfig
-    from search.vertex_job import TuningJobSettings, build_tuning_job
+    from search.vertex.job import TuningJobSettings, build_tuning_job
 
     config = StudyConfig(
         name="container", epochs=1, subset=200, validation_size=100, studies_dir=tmp_path

@@ -19,8 +19,8 @@ import keras_tuner
 
 from search.budget import Throughput
 from search.engines import BestTrial
+from search.engines.keras_tuner_space import declare, point
 from search.progress import Progress
-from search.space_keras_tuner import declare, point
 from search.study_config import StudyConfig, StudyError
 from search.trial import TrialRunner
 

@@ -21,12 +21,12 @@ import keras
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import storage_url
 from search.budget import Throughput
 from search.engines import BestTrial
+from search.engines import optuna_storage as storage_url
 from search.engines.optuna_samplers import make_pruner, make_sampler
+from search.engines.optuna_space import suggest
 from search.progress import Progress
-from search.space_optuna import suggest
 from search.study_config import StudyConfig, StudyError
 from search.trial import TrialOutcome, TrialRunner
 

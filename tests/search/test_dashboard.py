@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from search.dashboard_page import build_panels, write_dashboard
-from search.study_records import TrialRecord, as_optuna_study, load_records
+from search.dashboard.page import build_panels, write_dashboard
+from search.results.records import TrialRecord, as_optuna_study, load_records
 from tests.search.conftest import tiny_config
 
 PANELS = (
@@ -157,6 +157,6 @@ def test_a_dashboard_that_cannot_be_drawn_never_fails_the_search(
 
     from search.study_run import _write_dashboard
 
-    monkeypatch.setitem(sys.modules, "search.dashboard_page", None)  # its import fails
+    monkeypatch.setitem(sys.modules, "search.dashboard.page", None)  # its import fails
     _write_dashboard(tiny_config(studies_dir))
     assert "dashboard not written (ModuleNotFoundError" in caplog.text

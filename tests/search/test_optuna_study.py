@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 import search.trial
 from model_space import CNN_SPACE
-from search.compare_table import study_table
+from search.results.table import study_table
 from search.study_run import run_study
 from tests.search.conftest import tiny_config
 

@@ -6,9 +6,9 @@ import optuna
 import pytest
 
 from model_space import CNN_SPACE, Choice, Float, Int, SearchSpace
-from search.narrowing import narrow
-from search.space_keras_tuner import declare
-from search.space_optuna import distributions
+from model_space.narrowing import narrow
+from search.engines.keras_tuner_space import declare
+from search.engines.optuna_space import distributions
 from trainer.train import build_parser
 
 NARROWED = narrow(
@@ -89,7 +89,7 @@ def test_trainer_flags_match_the_space() -> None:
 def test_vertex_adapter_matches_the_space(space: SearchSpace) -> None:
     from google.cloud.aiplatform import hyperparameter_tuning as hpt
 
-    from search.vertex_spec import fixed_args, parameter_specs
+    from search.vertex.spec import fixed_args, parameter_specs
 
     specs = parameter_specs(space)
     fixed = [arg.split("=")[0].removeprefix("--") for arg in fixed_args(space)]
@@ -120,7 +120,7 @@ def test_vertex_adapter_matches_the_space(space: SearchSpace) -> None:
 
 
 def test_fixed_parameters_become_container_args() -> None:
-    from search.vertex_spec import fixed_args, parameter_specs
+    from search.vertex.spec import fixed_args, parameter_specs
 
     space = narrow(CNN_SPACE, {"augmentation": {"value": 0.0}, "filters": {"values": ["16-32-64"]}})
     assert fixed_args(space) == ["--filters=16-32-64", "--augmentation=0.0"]

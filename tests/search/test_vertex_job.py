@@ -311,9 +311,9 @@ def test_fetched_trials_feed_compare_and_dashboard(
 
     from google.cloud.aiplatform_v1.types import Measurement, Trial
 
-    from search.compare_table import study_table
+    from search.results.records import load_records
+    from search.results.table import study_table
     from search.study_config import load_study
-    from search.study_records import load_records
 
     def trial(number: int, state: Any, units: float, accuracy: float) -> Trial:
         started = datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)

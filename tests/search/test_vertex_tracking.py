@@ -16,7 +16,7 @@ from google.cloud import aiplatform
 from google.cloud.aiplatform_v1.types import Execution
 
 from search import run
-from search.compare_table import study_table
+from search.results.table import study_table
 from search.study_run import run_study
 from search.trial import EPOCH_METRICS
 from tests.search.conftest import tiny_config

@@ -11,7 +11,7 @@ import pandas
 from optuna.trial import TrialState
 
 from search import compare
-from search.storage_url import normalise
+from search.engines.optuna_storage import normalise
 from tests.search.conftest import quiet_env, search_command
 
 

@@ -60,7 +60,7 @@ def register(registration: Registration, credentials: Any = None) -> tuple[str, 
     """
     from google.cloud import aiplatform
 
-    from search.vertex_job import explain_cloud_error
+    from search.vertex.job import explain_cloud_error
 
     try:
         model = aiplatform.Model.upload(

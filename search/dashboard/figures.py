@@ -15,7 +15,7 @@ import optuna
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from search.study_records import TrialRecord
+from search.results.records import TrialRecord
 
 COLOURS = {
     "complete": "#1f77b4",

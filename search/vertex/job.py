@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.study_config import StudyConfig, StudyError
-from search.vertex_spec import fixed_args, parameter_specs
+from search.vertex.spec import fixed_args, parameter_specs
 from trainer.hypertune_report import METRIC_TAG
 
 logger = logging.getLogger(__name__)

@@ -19,15 +19,15 @@ import optuna
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from search import dashboard_figures as figures
-from search.compare_table import study_table
-from search.dashboard_figures import Panel
+from search.dashboard import figures
+from search.dashboard.figures import Panel
+from search.results.records import TrialRecord, as_optuna_study, load_records
+from search.results.table import study_table
 from search.study_config import StudyConfig, StudyError
-from search.study_records import TrialRecord, as_optuna_study, load_records
 
 logger = logging.getLogger(__name__)
 
-_TEMPLATE = (Path(__file__).parent / "dashboard_template.html").read_text()
+_TEMPLATE = (Path(__file__).parent / "template.html").read_text()
 
 
 def write_dashboard(config: StudyConfig) -> Path:

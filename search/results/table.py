@@ -107,7 +107,7 @@ def _vertex_rows(config: StudyConfig) -> list[dict[str, Any]]:
 
 
 def _fetched_rows(config: StudyConfig) -> list[dict[str, Any]]:
-    from search.study_records import fetched_records
+    from search.results.records import fetched_records
 
     return [
         {

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from search.space_optuna import distributions
+from search.engines.optuna_space import distributions
 from search.study_config import StudyConfig
 
 _KT_STATES = {
@@ -60,7 +60,7 @@ def load_records(config: StudyConfig) -> list[TrialRecord]:
 
 def fetched_records(config: StudyConfig) -> list[TrialRecord]:
     """The trials of a Vertex AI tuning job fetched with ``search.vertex --fetch``."""
-    from search.vertex_fetch import FETCHED_FILE
+    from search.vertex.fetch import FETCHED_FILE
 
     path = config.output_dir / FETCHED_FILE
     if not path.exists():

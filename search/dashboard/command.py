@@ -7,7 +7,6 @@ opens offline and can be attached to a ticket. ``python -m search.run`` writes i
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from search import cli
@@ -22,13 +21,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup()
 
     def body() -> None:
-        from search.dashboard_page import write_dashboard
+        from search.dashboard.page import write_dashboard
 
         config = cli.load(args, ("tracking", "engine", "storage", "tracking_uri"))
         print(f"dashboard written to {write_dashboard(config)}")
 
     return cli.run_main(body, "interrupted")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -36,7 +36,7 @@ def fetch(
     """
     from google.cloud import aiplatform
 
-    from search.vertex_job import explain_cloud_error
+    from search.vertex.job import explain_cloud_error
 
     try:
         job: Any = aiplatform.HyperparameterTuningJob.get(

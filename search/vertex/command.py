@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +20,7 @@ STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir", "experi
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from search.vertex_job import ALGORITHMS, DEFAULT_MACHINE_TYPE
+    from search.vertex.job import ALGORITHMS, DEFAULT_MACHINE_TYPE
 
     parser = cli.study_parser(
         "python -m search.vertex", "Submit the study's space as a Vertex AI tuning job."
@@ -82,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _body(args: argparse.Namespace) -> None:
-    from search.vertex_job import (
+    from search.vertex.job import (
         DRY_RUN_PROJECT,
         TuningJobSettings,
         build_custom_job,
@@ -159,9 +158,9 @@ def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, A
 
 
 def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
-    from search.compare_table import format_table, study_table, write_table
-    from search.dashboard_page import write_dashboard
-    from search.vertex_fetch import fetch
+    from search.dashboard.page import write_dashboard
+    from search.results.table import format_table, study_table, write_table
+    from search.vertex.fetch import fetch
 
     path = fetch(config, args.fetch, project=project, location=args.location)
     table = study_table(config)
@@ -171,7 +170,7 @@ def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
 
 
 def _register(args: argparse.Namespace, study: str, project: str) -> None:
-    from search.vertex_registry import Registration, register
+    from search.vertex.registry import Registration, register
 
     name, version = register(
         Registration(
@@ -186,7 +185,3 @@ def _register(args: argparse.Namespace, study: str, project: str) -> None:
         )
     )
     print(f"registered {name} version {version}")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

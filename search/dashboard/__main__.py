@@ -1,0 +1,5 @@
+import sys
+
+from search.dashboard.command import main
+
+sys.exit(main())

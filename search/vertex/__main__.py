@@ -1,0 +1,5 @@
+import sys
+
+from search.vertex.command import main
+
+sys.exit(main())
