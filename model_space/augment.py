@@ -13,6 +13,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from model_space.errors import SpaceError
+
 #: The seed project's ImageDataGenerator settings, reached at ``strength=1``.
 SEED_ROTATION_DEGREES = 15.0
 SEED_SHIFT = 0.15
@@ -36,7 +38,7 @@ class RandomAffine(keras.layers.Layer):
     def __init__(self, strength: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"strength must be between 0 and 1, but got {strength}.")
+            raise SpaceError(f"strength must be between 0 and 1, but got {strength}.")
         self.strength = float(strength)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)

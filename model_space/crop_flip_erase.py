@@ -14,6 +14,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from model_space.errors import SpaceError
+
 #: Random erasing draws a rectangle of this fraction of the image's area ...
 ERASE_AREA = (0.02, 0.25)
 #: ... and of this aspect ratio (height / width), log-uniformly (Zhong et al., 2017).
@@ -43,9 +45,9 @@ class RandomCropFlipErase(keras.layers.Layer):
         super().__init__(**kwargs)
         for name, value in (("flip", flip), ("erasing", erasing)):
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a probability between 0 and 1, but got {value}.")
+                raise SpaceError(f"{name} must be a probability between 0 and 1, but got {value}.")
         if crop < 0:
-            raise ValueError(f"crop must be a non-negative number of pixels, but got {crop}.")
+            raise SpaceError(f"crop must be a non-negative number of pixels, but got {crop}.")
         self.flip = float(flip)
         self.crop = int(crop)
         self.erasing = float(erasing)

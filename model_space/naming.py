@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from model_space.errors import SpaceError
+
 MAX_RUN_ID_LENGTH = 121
 TIMESTAMP_FORMAT = "%Y%m%d%H%M%S"
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
@@ -65,10 +67,10 @@ def run_name(
 def check_run_name(name: str, *, experiment: str = "") -> None:
     """Raises ValueError unless ``name`` is a valid Vertex AI Experiments run name."""
     if not _NAME.match(name):
-        raise ValueError(f"Run name {name!r} must use only lowercase letters, digits and '-'.")
+        raise SpaceError(f"Run name {name!r} must use only lowercase letters, digits and '-'.")
     run_id = f"{experiment}-{name}" if experiment else name
     if len(run_id) > MAX_RUN_ID_LENGTH:
-        raise ValueError(
+        raise SpaceError(
             f"Run ID {run_id!r} has {len(run_id)} characters; Vertex AI allows "
             f"{MAX_RUN_ID_LENGTH}. Use a shorter experiment name."
         )

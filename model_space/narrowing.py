@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from model_space import Choice, Float, Int, Param, SearchSpace
+from model_space.errors import SpaceError
 
 
 def narrow(space: SearchSpace, narrowing: Mapping[str, Mapping[str, Any]]) -> SearchSpace:
@@ -19,24 +20,24 @@ def narrow(space: SearchSpace, narrowing: Mapping[str, Mapping[str, Any]]) -> Se
         ValueError: an unknown parameter or key, or a bound outside the declaration.
     """
     if not isinstance(narrowing, Mapping):
-        raise ValueError(f"expected a mapping of parameter names, but got {narrowing!r}.")
+        raise SpaceError(f"expected a mapping of parameter names, but got {narrowing!r}.")
     params = []
     for param in space:
         change = narrowing.get(param.name)
         params.append(param if change is None else _narrow_one(param, change))
     unknown = sorted(set(narrowing) - set(space.names))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; the space has {', '.join(space.names)}.")
+        raise SpaceError(f"unknown parameter(s) {unknown}; the space has {', '.join(space.names)}.")
     return SearchSpace(tuple(params))
 
 
 def _narrow_one(param: Param, change: Mapping[str, Any]) -> Param:
     if not isinstance(change, Mapping):
-        raise ValueError(f"{param.name}: expected low/high, values or value, but got {change!r}.")
+        raise SpaceError(f"{param.name}: expected low/high, values or value, but got {change!r}.")
     allowed = {"value", "values"} if isinstance(param, Choice) else {"value", "low", "high"}
     unknown = sorted(set(change) - allowed)
     if unknown:
-        raise ValueError(
+        raise SpaceError(
             f"{param.name}: unknown key(s) {unknown}; use {', '.join(sorted(allowed))}."
         )
     if isinstance(param, Choice):

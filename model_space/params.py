@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
+from model_space.errors import SpaceError
+
 ChoiceValue: TypeAlias = int | float | str
 
 
@@ -28,26 +30,26 @@ class Int:
     def __post_init__(self) -> None:
         _check_name(self.name)
         if not self.low <= self.high:
-            raise ValueError(
+            raise SpaceError(
                 f"{self.name}: `low <= high` must hold, but got ({self.low=}, {self.high=})."
             )
         if self.step < 1 or (self.high - self.low) % self.step:
-            raise ValueError(
+            raise SpaceError(
                 f"{self.name}: step {self.step} must be >= 1 and divide high - low "
                 f"({self.high} - {self.low})."
             )
         if self.log and (self.low < 1 or self.step != 1):
-            raise ValueError(f"{self.name}: a log-scale integer needs low >= 1 and step 1.")
+            raise SpaceError(f"{self.name}: a log-scale integer needs low >= 1 and step 1.")
         self.validate(self.default)
 
     def validate(self, value: Any) -> int:
         """Returns ``value`` as an int, or raises ValueError naming the allowed range."""
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise ValueError(f"{self.name} must be an integer, but got {value!r}.")
+            raise SpaceError(f"{self.name} must be an integer, but got {value!r}.")
         number = int(value)
         if not self.low <= number <= self.high or (number - self.low) % self.step:
             grid = f" in steps of {self.step}" if self.step > 1 else ""
-            raise ValueError(
+            raise SpaceError(
                 f"{self.name} must be between {self.low} and {self.high}{grid}, but got {number}."
             )
         return number
@@ -67,11 +69,11 @@ class Float:
     def __post_init__(self) -> None:
         _check_name(self.name)
         if not self.low <= self.high:
-            raise ValueError(
+            raise SpaceError(
                 f"{self.name}: `low <= high` must hold, but got ({self.low=}, {self.high=})."
             )
         if self.log and self.low <= 0:
-            raise ValueError(f"{self.name}: a log-scale float needs low > 0, but got {self.low}.")
+            raise SpaceError(f"{self.name}: a log-scale float needs low > 0, but got {self.low}.")
         self.validate(self.default)
 
     def validate(self, value: Any) -> float:
@@ -81,9 +83,9 @@ class Float:
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise ValueError(f"{self.name} must be a finite number, but got {value!r}.")
+            raise SpaceError(f"{self.name} must be a finite number, but got {value!r}.")
         if not self.low <= value <= self.high:
-            raise ValueError(
+            raise SpaceError(
                 f"{self.name} must be between {self.low:g} and {self.high:g}, but got {value:g}."
             )
         return float(value)
@@ -101,11 +103,11 @@ class Choice:
     def __post_init__(self) -> None:
         _check_name(self.name)
         if not self.values:
-            raise ValueError(f"{self.name}: a choice needs at least one value.")
+            raise SpaceError(f"{self.name}: a choice needs at least one value.")
         if len(set(self.values)) != len(self.values):
-            raise ValueError(f"{self.name}: values must be distinct, but got {self.values}.")
+            raise SpaceError(f"{self.name}: values must be distinct, but got {self.values}.")
         if len({type(value) for value in self.values}) != 1:
-            raise ValueError(f"{self.name}: values must share one type, but got {self.values}.")
+            raise SpaceError(f"{self.name}: values must share one type, but got {self.values}.")
         self.validate(self.default)
 
     @property
@@ -117,7 +119,7 @@ class Choice:
         if value in self.values and type(value) is self.value_type:
             return cast(ChoiceValue, value)
         allowed = ", ".join(str(v) for v in self.values)
-        raise ValueError(f"{self.name} must be one of {allowed}, but got {value!r}.")
+        raise SpaceError(f"{self.name} must be one of {allowed}, but got {value!r}.")
 
 
 Param: TypeAlias = Int | Float | Choice
@@ -125,4 +127,4 @@ Param: TypeAlias = Int | Float | Choice
 
 def _check_name(name: str) -> None:
     if not name or not name.isidentifier() or name.lower() != name:
-        raise ValueError(f"Parameter names must be lowercase identifiers, but got {name!r}.")
+        raise SpaceError(f"Parameter names must be lowercase identifiers, but got {name!r}.")

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from model_space.errors import SpaceError
 from model_space.filters import parse_filters
 from model_space.params import Choice, Float, Int, Param
 
@@ -20,7 +21,7 @@ class SearchSpace:
         names = [param.name for param in self.params]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise ValueError(f"Parameter names must be unique, but {duplicates} repeat.")
+            raise SpaceError(f"Parameter names must be unique, but {duplicates} repeat.")
 
     def __iter__(self) -> Iterator[Param]:
         return iter(self.params)
@@ -48,12 +49,12 @@ class SearchSpace:
         """
         unknown = sorted(set(values) - set(self.names))
         if unknown:
-            raise ValueError(
+            raise SpaceError(
                 f"Unknown parameter(s) {unknown}; the space has {', '.join(self.names)}."
             )
         missing = [name for name in self.names if name not in values]
         if missing and not fill_defaults:
-            raise ValueError(f"Missing parameter(s) {missing}.")
+            raise SpaceError(f"Missing parameter(s) {missing}.")
         point = self.defaults()
         for name, value in values.items():
             point[name] = self[name].validate(value)

@@ -12,9 +12,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, StudyError, load_study
+from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
 from trainer.cli_types import OneLineParser
-from trainer.errors import DataError, ExportError
+from trainer.errors import UserError
 
 
 def study_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -51,12 +51,13 @@ def setup() -> None:
 
 
 def run_main(body: Callable[[], Any], interrupted: str) -> int:
-    """Runs ``body`` and maps its errors to exit codes: bad input 2 (one line), Ctrl-C 130."""
+    """Runs ``body`` and maps its errors to exit codes: bad input (any ``UserError``) 2, one
+    line; Ctrl-C 130. Anything else is a bug and keeps its traceback."""
     try:
         body()
-    except (StudyError, ValueError, DataError, ExportError) as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         return 130

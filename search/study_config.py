@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from model_space import CNN_SPACE, SearchSpace
+from model_space.errors import UserError
 from model_space.narrowing import narrow
 from search.budget import parse_duration
 
@@ -24,7 +25,7 @@ PRUNERS = ("asha", "hyperband", "median", "none")
 TRACKING = ("mlflow", "vertex", "none")
 
 
-class StudyError(ValueError):
+class StudyError(UserError, ValueError):
     """A study file or flag is wrong; the message names the key and what it accepts."""
 
 

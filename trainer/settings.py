@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from trainer.errors import SettingsError
+
 DEFAULT_SEED = 42
 DEFAULT_EPOCHS = 20
 DEFAULT_VALIDATION_SIZE = 10_000
@@ -41,9 +43,9 @@ class RunSettings:
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
-            raise ValueError(f"epochs must be at least 1, but got {self.epochs}.")
+            raise SettingsError(f"epochs must be at least 1, but got {self.epochs}.")
         if self.seed < 0:
-            raise ValueError(f"seed must be non-negative, but got {self.seed}.")
+            raise SettingsError(f"seed must be non-negative, but got {self.seed}.")
 
     def resolved_model_dir(self, run_name: str) -> str:
         """``model_dir``, else ``$AIP_MODEL_DIR`` (read now, as Vertex sets it), else local."""

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from trainer.data import FashionMnist
+from trainer.errors import SettingsError
 
 NUM_CLASSES = 10
 
@@ -35,11 +36,11 @@ def split(
         seed: makes the split repeatable.
 
     Raises:
-        ValueError: sizes that leave fewer than one image of each class anywhere.
+        SettingsError: sizes that leave fewer than one image of each class anywhere.
     """
     total = len(data.train_labels)
     if not NUM_CLASSES <= validation_size <= total - NUM_CLASSES:
-        raise ValueError(
+        raise SettingsError(
             f"validation_size must be between {NUM_CLASSES} and {total - NUM_CLASSES}, "
             f"but got {validation_size}."
         )
@@ -49,7 +50,7 @@ def split(
     if subset is not None:
         available = len(train_index)
         if not NUM_CLASSES <= subset <= available:
-            raise ValueError(
+            raise SettingsError(
                 f"subset must be between {NUM_CLASSES} and {available} training images, "
                 f"but got {subset}."
             )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from model_space import CNN_SPACE
 from trainer.cli_types import OneLineParser, add_space_flags, parse_int
-from trainer.errors import DataError, ExportError, TrainingDiverged
+from trainer.errors import TrainingDiverged, UserError
 from trainer.settings import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VALIDATION_SIZE, RunSettings
 
 
@@ -69,9 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         params = {name: getattr(args, name) for name in CNN_SPACE.names}
         result = train_job(params, _settings(args))
-    except (ValueError, DataError, ExportError) as error:
+    except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

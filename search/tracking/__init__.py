@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import os
 
-from search.study_config import StudyConfig, StudyError
+from search.study_config import StudyConfig
 from search.tracking.base import Run, RunState, Tracker
 from search.tracking.null import NullTracker
+from trainer.errors import CloudError
 
 __all__ = ["Run", "RunState", "Tracker", "make_tracker"]
 
@@ -41,14 +42,14 @@ def _vertex_tracker(config: StudyConfig) -> Tracker:
 
     project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not project:
-        raise StudyError(
+        raise CloudError(
             "tracking vertex needs a Google Cloud project: pass --project, set project in the "
             "study, or set GOOGLE_CLOUD_PROJECT."
         )
     try:
         google.auth.default()
     except DefaultCredentialsError as error:
-        raise StudyError(
+        raise CloudError(
             "tracking vertex needs Google Cloud credentials: run `gcloud auth "
             "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS."
         ) from error

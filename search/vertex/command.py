@@ -15,6 +15,7 @@ from typing import Any
 
 from search import cli
 from search.study_config import StudyConfig, StudyError
+from trainer.errors import CloudError
 
 STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir", "experiment")
 
@@ -93,7 +94,7 @@ def _body(args: argparse.Namespace) -> None:
     config = cli.load(args, STUDY_KEYS)
     project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not project and not args.dry_run:
-        raise StudyError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
+        raise CloudError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
     if args.register:
         _register(args, config.name, project or "")
         return

@@ -32,7 +32,7 @@ def fetch(
     """Reads the job's trials and writes them to the study folder; returns the file's path.
 
     Raises:
-        StudyError: the service refused (no credentials, no permission, no such job).
+        CloudError: the service refused (no credentials, no permission, no such job).
     """
     from google.cloud import aiplatform
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from search.study_config import StudyConfig, StudyError
 from search.vertex.spec import fixed_args, parameter_specs
+from trainer.errors import CloudError
 from trainer.hypertune_report import METRIC_TAG
 
 logger = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ def submit(job: Any, service_account: str | None) -> tuple[str, str]:
     """Submits the job without waiting for it; returns its resource name and console link.
 
     Raises:
-        StudyError: missing credentials, a quota or a permission the service refused; the
+        CloudError: missing credentials, a quota or a permission the service refused; the
             message names the knobs to change.
     """
     try:
@@ -207,24 +208,24 @@ def explain_cloud_error(error: BaseException) -> Exception:
     while cause is not None:
         text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
         if isinstance(cause, auth.DefaultCredentialsError):
-            return StudyError(
+            return CloudError(
                 "No Google Cloud credentials: run `gcloud auth application-default login`, or "
                 "set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file."
             )
         if isinstance(cause, api.ResourceExhausted):
-            return StudyError(
+            return CloudError(
                 f"Vertex AI refused the job for quota ({text}). Lower --parallel-trials, pick a "
                 "smaller --machine-type, try another --location, or request more quota "
                 "(such as custom_model_training_cpus) under IAM & Admin > Quotas."
             )
         if isinstance(cause, api.PermissionDenied | api.Forbidden | api.Unauthenticated):
-            return StudyError(
+            return CloudError(
                 f"Vertex AI refused the job: permission denied ({text}). The caller needs "
                 "roles/aiplatform.user; the --service-account needs the roles listed in the "
                 "README, and the caller roles/iam.serviceAccountUser on it."
             )
         if isinstance(cause, api.GoogleAPICallError):
-            return StudyError(f"Vertex AI refused the job: {text}")
+            return CloudError(f"Vertex AI refused the job: {text}")
         cause = cause.__cause__
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 

@@ -56,7 +56,7 @@ def register(registration: Registration, credentials: Any = None) -> tuple[str, 
     """Uploads the model version; returns its resource name and version ID.
 
     Raises:
-        StudyError: the service refused (quota, permission), with what to change.
+        CloudError: the service refused (quota, permission), with what to change.
     """
     from google.cloud import aiplatform
 
