@@ -27,9 +27,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras
 
 from model_space import CNN_SPACE
-from search.engines.optuna_engine import OptunaEngine, ReportToOptuna
+from search.engines.optuna_engine import OptunaEngine
+from search.engines.optuna_search import ReportToOptuna
 from search.study_config import StudyConfig
-from search.tracking import make_tracker
+from search.tracking import open_tracker
 from search.trial import EpochTracking, TrialRunner
 from trainer.data import load_fashion_mnist
 from trainer.job import train_model
@@ -85,13 +86,13 @@ def search_trials(
     )
     engine = OptunaEngine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    runner = TrialRunner(config, splits, make_tracker(config))
+    runner = TrialRunner(config, splits, open_tracker(config))
     started, cpu = time.perf_counter(), time.process_time()
     callback_seconds[0] = 0.0
     engine.search(runner)
     wall, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
-    last = engine.study.get_trials(deepcopy=False)[-1]
-    return wall, cpu_seconds, float(last.user_attrs["trial_seconds"]) - callback_seconds[0]
+    last = engine.records()[-1]
+    return wall, cpu_seconds, float(last.seconds or 0.0) - callback_seconds[0]
 
 
 def memory_trials(root: Path, name: str, splits: Splits, trials: int, space: dict) -> None:

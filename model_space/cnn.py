@@ -11,10 +11,9 @@ from keras import layers
 from model_space.augment import RandomAffine
 from model_space.crop_flip_erase import RandomCropFlipErase
 from model_space.filters import parse_filters
-from model_space.space import CNN_SPACE
+from model_space.space import CNN_SPACE, NUM_CLASSES
 
 IMAGE_SHAPE = (28, 28)
-NUM_CLASSES = 10
 #: Keras's default 0.99 lets BatchNormalization's moving statistics lag for hundreds of steps,
 #: so the validation accuracy of a short trial (a subset, one or two epochs, a pruner deciding
 #: on epoch 1) says little. 0.9 (PyTorch's default) converges within a few dozen steps.

@@ -10,6 +10,9 @@ from model_space.errors import SpaceError
 from model_space.filters import parse_filters
 from model_space.params import Choice, Float, Int, Param
 
+#: Fashion-MNIST's classes: the width of every model's output.
+NUM_CLASSES = 10
+
 
 @dataclass(frozen=True)
 class SearchSpace:

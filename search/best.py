@@ -182,18 +182,7 @@ def _final_metrics(job: JobResult, accuracies: tuple[float, ...]) -> dict[str, f
 def _register(
     config: StudyConfig, tracker: Tracker, run_id: str, job: JobResult, best: BestTrial
 ) -> str:
-    if config.tracking != "mlflow":
-        logger.info(
-            "tracking is %s: the best model is exported but not registered", config.tracking
-        )
-        return ""
-    from search.tracking.mlflow_registry import register_best
-    from search.tracking.mlflow_tracker import MlflowTracker
-
-    if not isinstance(tracker, MlflowTracker):
-        raise TypeError(f"MLflow tracking expected, but got {type(tracker).__name__}.")
-    return register_best(
-        tracker,
+    version = tracker.register(
         run_id,
         config.best_dir,
         study=config.name,
@@ -205,3 +194,6 @@ def _register(
             "test_accuracy": f"{job.test.accuracy:.4f}",
         },
     )
+    if not version:
+        logger.info("tracking %s: the best model is exported but not registered", config.tracking)
+    return version

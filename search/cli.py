@@ -12,27 +12,45 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from search.components import ENGINES, TRACKERS
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
 from trainer.cli_types import OneLineParser
 from trainer.errors import UserError
 
 
-def study_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=prog, description=description)
-    parser.add_argument("--study", default=DEFAULT_STUDY, help="studies/NAME.yaml (%(default)s)")
-    parser.add_argument(
-        "--studies-dir", type=Path, default=STUDIES_DIR, help="where study files live (%(default)s)"
-    )
-    parser.add_argument("--tracking", help="mlflow, vertex or none")
-    parser.add_argument("--engine", help="optuna or keras-tuner")
-    parser.add_argument("--storage", help="the engine's SQLAlchemy storage URL (Optuna)")
-    parser.add_argument("--tracking-uri", help="MLflow's store (default: the study folder)")
-    return parser
+class StudyParser(OneLineParser):
+    """A command's parser: ``--study``, ``--studies-dir``, and the study keys it lets a flag
+    override, each declared once with ``study_flag`` (no default: the study file's value
+    stands unless the flag is given). ``load`` reads the study with exactly those overrides."""
 
+    def __init__(self, prog: str, description: str) -> None:
+        super().__init__(prog=prog, description=description)
+        self.study_keys: list[str] = []
+        self.add_argument("--study", default=DEFAULT_STUDY, help="studies/NAME.yaml (%(default)s)")
+        self.add_argument(
+            "--studies-dir",
+            type=Path,
+            default=STUDIES_DIR,
+            help="where study files live (%(default)s)",
+        )
+        # Every command reads the study's results back through its engine and tracker.
+        self.study_flag("--tracking", help=_alternatives(TRACKERS))
+        self.study_flag("--engine", help=_alternatives(ENGINES))
+        self.study_flag("--storage", help="the engine's SQLAlchemy storage URL (Optuna)")
+        self.study_flag("--tracking-uri", help="MLflow's store (default: the study folder)")
 
-def load(args: argparse.Namespace, keys: tuple[str, ...]) -> StudyConfig:
-    overrides = {key: getattr(args, key) for key in keys}
-    return load_study(args.study, overrides, studies_dir=args.studies_dir)
+    def study_flag(self, *flags: str, group: Any = None, **kwargs: Any) -> None:
+        """Adds a flag that overrides the study key of its name (``--retrain-epochs``:
+        ``retrain_epochs``)."""
+        if "default" in kwargs:
+            raise TypeError("a study flag has no default: the study file's value stands")
+        action = (group or self).add_argument(*flags, **kwargs)
+        self.study_keys.append(action.dest)
+
+    def load(self, args: argparse.Namespace) -> StudyConfig:
+        """The study of ``--study``, overridden by the study flags given."""
+        overrides = {key: getattr(args, key) for key in self.study_keys}
+        return load_study(args.study, overrides, studies_dir=args.studies_dir)
 
 
 def setup() -> None:
@@ -62,3 +80,15 @@ def run_main(body: Callable[[], Any], interrupted: str) -> int:
         print(interrupted, file=sys.stderr)
         return 130
     return 0
+
+
+def _alternatives(names: Any) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def add_vertex_flags(parser: StudyParser) -> None:
+    """The study keys that find a Vertex AI experiment (``tracking vertex``)."""
+    parser.study_flag("--project", help="Google Cloud project (tracking vertex)")
+    parser.study_flag("--location", help="Google Cloud region (tracking vertex)")
+    parser.study_flag("--experiment", help="Vertex AI experiment (default: the study)")

@@ -5,41 +5,30 @@ Prints the table readably and writes it to ``studies/<name>/compare.csv``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from search import cli
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = cli.study_parser(
+def build_parser() -> cli.StudyParser:
+    parser = cli.StudyParser(
         "python -m search.compare", "Every run of a study side by side, best first."
     )
     parser.add_argument("--limit", type=int, help="print only the best LIMIT runs")
-    parser.add_argument("--project", help="Google Cloud project (tracking vertex)")
-    parser.add_argument("--location", help="Google Cloud region (tracking vertex)")
-    parser.add_argument("--experiment", help="Vertex AI experiment (default: the study)")
+    cli.add_vertex_flags(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.setup()
 
     def body() -> None:
         from search.results.table import format_table, study_table, write_table
 
-        keys = (
-            "tracking",
-            "engine",
-            "storage",
-            "tracking_uri",
-            "project",
-            "location",
-            "experiment",
-        )
-        config = cli.load(args, keys)
+        config = parser.load(args)
         table = study_table(config)
         path = write_table(config, table)
         print(format_table(table, args.limit))

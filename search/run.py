@@ -17,68 +17,43 @@ from search import cli
 if TYPE_CHECKING:
     from search.study_run import StudyResult
 
-STUDY_KEYS = (
-    "trials",
-    "engine",
-    "algorithm",
-    "pruner",
-    "epochs",
-    "subset",
-    "validation_size",
-    "retrain_epochs",
-    "retrain_subset",
-    "seed",
-    "storage",
-    "tracking",
-    "tracking_uri",
-    "data_dir",
-    "project",
-    "location",
-    "experiment",
-    "tensorboard",
-    "budget",
-    "enqueue_from",
-    "tta",
-    "retrain_seeds",
-)
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = cli.study_parser(
+def build_parser() -> cli.StudyParser:
+    parser = cli.StudyParser(
         "python -m search.run",
         "Search the CNN space on Fashion-MNIST; retrain, test, export and register the best.",
     )
-    parser.add_argument("--trials", type=int, help="trials the study should hold when done")
-    parser.add_argument(
+    parser.study_flag("--trials", type=int, help="trials the study should hold when done")
+    parser.study_flag(
         "--algorithm",
         help="optuna: tpe, random, cmaes, qmc; keras-tuner: bayesian, random, hyperband",
     )
-    parser.add_argument("--pruner", help="asha, hyperband, median or none (Optuna)")
-    parser.add_argument("--epochs", type=int, help="the most epochs of one trial")
-    parser.add_argument("--subset", type=int, help="training images per trial")
-    parser.add_argument("--validation-size", type=int, help="validation images")
-    parser.add_argument("--retrain-epochs", type=int, help="the most epochs of the retrain")
-    parser.add_argument("--retrain-subset", type=int, help="training images for the retrain")
-    parser.add_argument("--seed", type=int, help="seeds the split, the weights and the sampler")
-    parser.add_argument("--data-dir", help="Fashion-MNIST folder, local or gs://")
-    parser.add_argument("--project", help="Google Cloud project (tracking vertex)")
-    parser.add_argument("--location", help="Google Cloud region (tracking vertex)")
-    parser.add_argument("--experiment", help="Experiments experiment (default: the study)")
-    parser.add_argument("--tensorboard", help="the experiment's TensorBoard, for per-epoch metrics")
-    parser.add_argument(
+    parser.study_flag("--pruner", help="asha, hyperband, median or none (Optuna)")
+    parser.study_flag("--epochs", type=int, help="the most epochs of one trial")
+    parser.study_flag("--subset", type=int, help="training images per trial")
+    parser.study_flag("--validation-size", type=int, help="validation images")
+    parser.study_flag("--retrain-epochs", type=int, help="the most epochs of the retrain")
+    parser.study_flag("--retrain-subset", type=int, help="training images for the retrain")
+    parser.study_flag("--seed", type=int, help="seeds the split, the weights and the sampler")
+    parser.study_flag("--data-dir", help="Fashion-MNIST folder, local or gs://")
+    parser.study_flag("--project", help="Google Cloud project (tracking vertex)")
+    parser.study_flag("--location", help="Google Cloud region (tracking vertex)")
+    parser.study_flag("--experiment", help="Experiments experiment (default: the study)")
+    parser.study_flag("--tensorboard", help="the experiment's TensorBoard, for per-epoch metrics")
+    parser.study_flag(
         "--budget",
         help="wall time of the whole command, such as 60m or 1h30m: trials stop in time for "
         "the retrain to fit",
     )
-    parser.add_argument(
+    parser.study_flag(
         "--enqueue-from", metavar="STUDY", help="try another study's best trials first"
     )
-    parser.add_argument(
+    parser.study_flag(
         "--tta",
         action=argparse.BooleanOptionalAction,
         help="flip test-time augmentation for the retrained model's evaluation and export",
     )
-    parser.add_argument(
+    parser.study_flag(
         "--retrain-seeds",
         type=int,
         help="retrain the best with this many seeds; report mean and std (export the first)",
@@ -93,11 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.setup()
 
     def body() -> None:
-        config = cli.load(args, STUDY_KEYS)  # bad input fails here, before TensorFlow loads
+        config = parser.load(args)  # bad input fails here, before TensorFlow loads
         from search.budget import Budget
         from search.study_run import run_study
 

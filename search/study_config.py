@@ -13,16 +13,10 @@ from model_space import CNN_SPACE, SearchSpace
 from model_space.errors import UserError
 from model_space.narrowing import narrow
 from search.budget import parse_duration
+from search.components import ENGINES, TRACKERS, pruner_names
 
 STUDIES_DIR = Path("studies")
 DEFAULT_STUDY = "fashion-mnist-cnn"
-ENGINES = ("optuna", "keras-tuner")
-ALGORITHMS = {
-    "optuna": ("tpe", "random", "cmaes", "qmc"),
-    "keras-tuner": ("bayesian", "random", "hyperband"),
-}
-PRUNERS = ("asha", "hyperband", "median", "none")
-TRACKING = ("mlflow", "vertex", "none")
 
 
 class StudyError(UserError, ValueError):
@@ -101,10 +95,11 @@ class StudyConfig:
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
-        _check_choice("engine", self.engine, ENGINES)
-        _check_choice(f"algorithm (engine {self.engine})", self.algorithm, ALGORITHMS[self.engine])
-        _check_choice("pruner", self.pruner, PRUNERS)
-        _check_choice("tracking", self.tracking, TRACKING)
+        _check_choice("engine", self.engine, tuple(ENGINES))
+        entry = ENGINES[self.engine]
+        _check_choice(f"algorithm (engine {self.engine})", self.algorithm, entry.algorithms)
+        _check_choice("pruner", self.pruner, entry.pruners or pruner_names())
+        _check_choice("tracking", self.tracking, tuple(TRACKERS))
         positive = ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds")
         for key in (*positive, "retrain_seeds"):
             _check_positive(key, getattr(self, key))
@@ -189,20 +184,25 @@ def load_study(
 ) -> StudyConfig:
     """Reads ``studies/<name>.yaml`` and applies ``overrides`` (flags given on the command line).
 
-    Changing the engine by an override without naming an algorithm picks that engine's default.
+    Changing the engine by an override without naming an algorithm picks that engine's default
+    (naming the file's own engine changes nothing).
 
     Raises:
         StudyError: a missing or malformed file, an unknown key, a value it does not accept.
     """
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
-    settings = {**_read(studies_dir / f"{name}.yaml", studies_dir), **overrides}
-    if "engine" in overrides and "algorithm" not in overrides:
-        settings["algorithm"] = ALGORITHMS.get(overrides["engine"], ("",))[0]
+    from_file = _read(studies_dir / f"{name}.yaml", studies_dir)
+    settings = {**from_file, **overrides}
+    changed_engine = overrides.get("engine", from_file.get("engine", "optuna")) != from_file.get(
+        "engine", "optuna"
+    )
+    if changed_engine and "algorithm" not in overrides:
+        settings["algorithm"] = _default_algorithm(overrides["engine"])
     known = {f.name for f in fields(StudyConfig)} - {"name", "studies_dir"}
     unknown = sorted(set(settings) - known)
     if unknown:
         raise StudyError(f"Unknown study key(s) {unknown}; known keys: {', '.join(sorted(known))}.")
-    settings.setdefault("algorithm", ALGORITHMS.get(settings.get("engine", "optuna"), ("",))[0])
+    settings.setdefault("algorithm", _default_algorithm(settings.get("engine", "optuna")))
     try:
         return StudyConfig(name=name, studies_dir=studies_dir, **settings)
     except TypeError as error:
@@ -228,6 +228,11 @@ def _read(path: Path, studies_dir: Path) -> dict[str, Any]:
     if "space" in settings and settings["space"] is None:
         settings["space"] = {}  # every narrowing line removed or commented out: the whole space
     return settings
+
+
+def _default_algorithm(engine: str) -> str:
+    entry = ENGINES.get(engine)
+    return entry.algorithms[0] if entry else ""
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from search.best import BestModel, retrain_best
 from search.budget import Budget
-from search.engines import BestTrial, open_engine
-from search.results.table import study_table, write_table
+from search.engines import BestTrial, Engine, open_engine
 from search.study_config import StudyConfig, StudyError
-from search.tracking import make_tracker
+from search.tracking import Tracker, open_tracker
 from search.trial import TrialRunner
 from trainer.data import load_fashion_mnist
 from trainer.splits import split
@@ -44,7 +43,7 @@ def run_study(
     )
     engine = open_engine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
-    tracker = make_tracker(config)
+    tracker = open_tracker(config)
     runner = TrialRunner(config, splits, tracker, budget or Budget(config.budget_seconds))
     if runner.budget.limited:
         logger.info(
@@ -52,8 +51,8 @@ def run_study(
             config.budget,
             runner.budget.left() / 60,
         )
-    best = engine.search(runner) if search else engine.best(runner)
-    _write_compare(config)
+    best = engine.search(runner) if search else engine.best()
+    _write_views(config, engine, tracker, dashboard=False)
     if best is None:
         if not search:
             raise StudyError(
@@ -61,33 +60,36 @@ def run_study(
                 "--retrain-only first."
             )
         logger.warning("no trial completed: nothing to retrain")
-        _write_dashboard(config)
+        _write_views(config, engine, tracker, compare=False)
         return StudyResult(None, None)
     logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
     model = retrain_best(config, best, data, runner) if retrain else None
-    if model is not None:
-        _write_compare(config)
-    _write_dashboard(config)
+    _write_views(config, engine, tracker, compare=model is not None)
     return StudyResult(best, model)
 
 
-def _write_dashboard(config: StudyConfig) -> None:
-    """The dashboard is a view: failing to draw it never fails the search."""
-    try:
-        from search.dashboard.page import write_dashboard  # Plotly, only when drawing
+def _write_views(
+    config: StudyConfig,
+    engine: Engine,
+    tracker: Tracker,
+    *,
+    compare: bool = True,
+    dashboard: bool = True,
+) -> None:
+    """The compare table and the dashboard are views: failing to write them never fails the
+    search."""
+    if compare:
+        try:
+            from search.results.table import study_table, write_table
 
-        write_dashboard(config)
-    except Exception as error:
-        logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)
+            path = write_table(config, study_table(config, engine, tracker))
+            logger.info("comparison table written to %s", path)
+        except Exception as error:
+            logger.warning("comparison table not written (%s: %s)", type(error).__name__, error)
+    if dashboard:
+        try:
+            from search.dashboard.page import write_dashboard  # Plotly, only when drawing
 
-
-def _write_compare(config: StudyConfig) -> None:
-    """The table is a view: failing to read it back never fails the search."""
-    if config.tracking == "none" and config.engine != "optuna":
-        return
-    try:
-        path = write_table(config, study_table(config))
-    except Exception as error:
-        logger.warning("comparison table not written (%s: %s)", type(error).__name__, error)
-        return
-    logger.info("comparison table written to %s", path)
+            write_dashboard(config, engine, tracker)
+        except Exception as error:
+            logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
 
@@ -71,6 +73,7 @@ def _trial_args_from_the_job_spec(tmp_path: Path) -> list[str]:
     return args
 
 
+@pytest.mark.slow
 def test_entrypoint_as_a_tuning_trial(tmp_path: Path) -> None:
     (entrypoint,) = _instructions("ENTRYPOINT")
     command = json.loads(entrypoint)

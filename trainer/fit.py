@@ -17,6 +17,7 @@ from typing import Any
 
 import keras
 
+from model_space.space import NUM_CLASSES
 from trainer.splits import Splits
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,6 @@ CLIPNORM = 1.0
 WARMUP_FRACTION = 0.2
 WARMUP_START = 0.1
 EARLY_STOPPING_PATIENCE = 10
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)

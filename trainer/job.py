@@ -22,13 +22,10 @@ from trainer.fit import FitResult, compile_model, fit, steps_per_epoch
 from trainer.hypertune_report import report_val_accuracy
 from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
-from trainer.settings import RunSettings
+from trainer.settings import SUSPICIOUS_GAP, RunSettings
 from trainer.splits import Splits, split
 
 logger = logging.getLogger(__name__)
-
-#: A test accuracy this far below validation points at a preprocessing or leakage problem.
-SUSPICIOUS_GAP = 0.02
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from model_space.space import NUM_CLASSES
 from trainer.data import FashionMnist
 from trainer.errors import SettingsError
-
-NUM_CLASSES = 10
 
 
 @dataclass(frozen=True)

@@ -6,24 +6,26 @@ opens offline and can be attached to a ticket. ``python -m search.run`` writes i
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 from search import cli
 
 
-def build_parser() -> argparse.ArgumentParser:
-    return cli.study_parser("python -m search.dashboard", "Write a study's Plotly dashboard.")
+def build_parser() -> cli.StudyParser:
+    parser = cli.StudyParser("python -m search.dashboard", "Write a study's Plotly dashboard.")
+    cli.add_vertex_flags(parser)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.setup()
 
     def body() -> None:
         from search.dashboard.page import write_dashboard
 
-        config = cli.load(args, ("tracking", "engine", "storage", "tracking_uri"))
+        config = parser.load(args)
         print(f"dashboard written to {write_dashboard(config)}")
 
     return cli.run_main(body, "interrupted")

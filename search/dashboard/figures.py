@@ -1,7 +1,7 @@
 """The dashboard's panels: one Plotly figure each, or the reason it cannot be drawn yet.
 
 Optuna's ``optuna.visualization`` draws the parallel coordinates, importances, slices and
-contour from an in-memory study built by ``study_records``; Plotly draws the rest.
+contour from an in-memory study built by ``search.results.records``; Plotly draws the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import optuna
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from search.results.records import TrialRecord
+from search.engines import TrialRecord
+from trainer.settings import SUSPICIOUS_GAP
 
 COLOURS = {
     "complete": "#1f77b4",
@@ -23,9 +24,8 @@ COLOURS = {
     "failed": "#d62728",
     "interrupted": "#ff7f0e",
 }
-#: A test accuracy this many points below validation is flagged as a likely preprocessing or
-#: leakage problem (the seed's 88% validation, 45.57% test).
-GAP_POINTS = 2.0
+#: A test accuracy this many points below validation is flagged (the job's own threshold).
+GAP_POINTS = 100 * SUSPICIOUS_GAP
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Panel:
     title: str
     figure: go.Figure | None = None
     message: str = ""
+    #: the message is a warning (the best model's test accuracy is far below validation)
+    flagged: bool = False
 
 
 def scored(records: Sequence[TrialRecord]) -> list[TrialRecord]:

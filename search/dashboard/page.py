@@ -1,7 +1,7 @@
 """The study dashboard: one self-contained HTML file (Plotly's JavaScript embedded).
 
 Answers "what mattered, what won, and can I trust it?" for Optuna and Keras Tuner studies
-alike, from the one study-to-table layer in ``study_records``.
+alike, from the records ``search.results.records`` reads, as the compare table does.
 """
 
 from __future__ import annotations
@@ -16,23 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from search.dashboard import figures
 from search.dashboard.figures import Panel
-from search.results.records import TrialRecord, as_optuna_study, load_records
-from search.results.table import study_table
-from search.study_config import StudyConfig, StudyError
+from search.engines import Engine, TrialRecord
+from search.results.records import StudyRecords, as_optuna_study, read_study
+from search.results.table import as_table
+from search.study_config import StudyConfig
+from search.tracking import Tracker
 
 logger = logging.getLogger(__name__)
 
 _TEMPLATE = (Path(__file__).parent / "template.html").read_text()
 
 
-def write_dashboard(config: StudyConfig) -> Path:
+def write_dashboard(
+    config: StudyConfig, engine: Engine | None = None, tracker: Tracker | None = None
+) -> Path:
     """Writes ``studies/<name>/dashboard.html`` and returns its path."""
-    records = load_records(config)
+    study = read_study(config, engine, tracker)
+    records = study.trials
     metadata = _best_metadata(config)
     panels = build_panels(records, as_optuna_study(records, config), metadata)
     page = _TEMPLATE.format(
@@ -40,7 +44,7 @@ def write_dashboard(config: StudyConfig) -> Path:
         plotly=get_plotlyjs(),
         summary=_summary(config, records, metadata),
         panels="\n".join(_section(panel) for panel in panels),
-        runs=_runs_table(config, records),
+        runs=_runs_table(study),
     )
     path = config.output_dir / "dashboard.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +131,7 @@ def _best_panels(metadata: dict[str, Any] | None) -> list[Panel]:
             f" Over {len(seeds['test_accuracy'])} seeds: {seeds['mean']:.4f} ± {seeds['std']:.4f}."
         )
     return [
-        Panel("best", trust, figure=accuracy, message=note),
+        Panel("best", trust, figure=accuracy, message=note, flagged=flagged),
         Panel("classes", classes, figure=per_class),
     ]
 
@@ -138,8 +142,7 @@ def _section(panel: Panel) -> str:
         f"<h2>{html.escape(panel.title)}</h2>",
     ]
     if panel.message:
-        flagged = "points below validation" in panel.message
-        css = "message flagged" if flagged else "message"
+        css = "message flagged" if panel.flagged else "message"
         parts.append(f'<p class="{css}" id="message-{panel.key}">{html.escape(panel.message)}</p>')
     if panel.figure is not None:
         panel.figure.update_layout(
@@ -178,21 +181,8 @@ def _summary(
     return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
 
 
-def _runs_table(config: StudyConfig, records: list[TrialRecord]) -> str:
-    try:
-        table = study_table(config)
-    except StudyError:
-        table = pd.DataFrame(
-            [
-                {
-                    "run_name": r.run_name or r.key,
-                    "state": r.state,
-                    "metric.val_accuracy": r.value,
-                    **{f"param.{k}": v for k, v in r.params.items()},
-                }
-                for r in records
-            ]
-        )
+def _runs_table(study: StudyRecords) -> str:
+    table = as_table(study)
     if table.empty:
         return "<p class='message'>No runs yet.</p>"
     table = table.drop(columns=[c for c in ("run_id",) if c in table.columns])

@@ -1,125 +1,40 @@
-"""The Keras Tuner engine: RandomSearch, BayesianOptimization or Hyperband over the same space.
+"""The Keras Tuner engine (``engine: keras-tuner``): RandomSearch, BayesianOptimization or
+Hyperband over the same space; the tuner itself in ``keras_tuner_tuner``.
 
 Its state lives in ``studies/<name>/keras_tuner/``; running the same command again reloads it:
 finished trials are kept and counted, a trial cut off mid-way is run again under its own ID.
-Keras Tuner imports TensorFlow, so this module is imported only when the engine is chosen.
-
-The study's ``enqueue`` points are the oracle's first trials (random and bayesian; Hyperband
-chooses its brackets itself and refuses them), and the time budget stops the oracle: both
-through ``populate_space``, the oracle's one hook for choosing the next trial.
+Keras Tuner imports TensorFlow, so only the search imports it: the records are read from the
+trials' ``trial.json`` files.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
-import keras_tuner
+from search.engines import BestTrial, TrialRecord, best_of
 
-from search.budget import Throughput
-from search.engines import BestTrial
-from search.engines.keras_tuner_space import declare, point
-from search.progress import Progress
-from search.study_config import StudyConfig, StudyError
-from search.trial import TrialRunner
+if TYPE_CHECKING:
+    from search.study_config import StudyConfig
+    from search.trial import TrialRunner
 
-logger = logging.getLogger(__name__)
-
-OBJECTIVE = keras_tuner.Objective("val_accuracy", direction="max")
-STATUS = keras_tuner.engine.trial.TrialStatus
-DONE = (STATUS.COMPLETED, STATUS.FAILED)
-
-
-def make_oracle(config: StudyConfig) -> Any:
-    oracles = keras_tuner.oracles
-    common = {
-        "objective": OBJECTIVE,
-        "seed": config.seed,
-        "hyperparameters": declare(config.search_space()),
-        "tune_new_entries": False,
-        "max_consecutive_failed_trials": config.trials,
-    }
-    if config.algorithm == "random":
-        return oracles.RandomSearchOracle(max_trials=config.trials, **common)
-    if config.algorithm == "bayesian":
-        return oracles.BayesianOptimizationOracle(max_trials=config.trials, **common)
-    return oracles.HyperbandOracle(max_epochs=config.epochs, factor=3, **common)
-
-
-class CnnTuner(keras_tuner.Tuner):
-    """Runs each Keras Tuner trial through the shared trial function."""
-
-    def __init__(self, config: StudyConfig, runner: TrialRunner, progress: Progress) -> None:
-        self.config = config
-        self.runner = runner
-        self.progress = progress
-        self.durations: list[float] = []
-        self.throughputs: dict[str, Throughput] = {}
-        self.enqueued = config.enqueued_points()
-        if self.enqueued and config.algorithm == "hyperband":
-            raise StudyError(
-                "enqueue: Keras Tuner's Hyperband chooses every trial itself; use algorithm "
-                "random or bayesian, or engine optuna, or remove the study's enqueue points."
-            )
-        if config.enqueue_from:
-            raise StudyError("enqueue_from needs engine optuna (it reads an Optuna study).")
-        super().__init__(
-            oracle=make_oracle(config),
-            directory=str(config.output_dir),
-            project_name="keras_tuner",
-            overwrite=False,
-        )
-        self.oracle.max_trials = config.trials
-        sample = self.oracle.populate_space
-        self.oracle.populate_space = lambda trial_id: self.populate_space(trial_id, sample)
-
-    def populate_space(self, trial_id: str, sample: Any) -> dict[str, Any]:
-        """The next trial's values: none when the budget is spent, else the first enqueued
-        point no trial has had yet, else the oracle's own choice."""
-        best = best_trial(self)
-        if not self.runner.allows_trial(best.throughput if best else None, self.durations):
-            return {"status": STATUS.STOPPED}
-        tried = [t.hyperparameters.values for t in self.oracle.trials.values()]
-        for values in self.enqueued:
-            if not any(all(old.get(k) == v for k, v in values.items()) for old in tried):
-                return {"status": STATUS.RUNNING, "values": dict(values)}
-        result: dict[str, Any] = sample(trial_id)
-        return result
-
-    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-        params = point(trial.hyperparameters, self.config.search_space())
-        key = f"keras-tuner-{trial.trial_id}"
-        self.progress.trial_started(key, params)
-        epochs = trial.hyperparameters.values.get("tuner/epochs", self.config.epochs)
-        best = best_trial(self)
-        outcome = self.runner.run(
-            params,
-            key,
-            int(trial.trial_id),
-            epochs=int(epochs),
-            reserve=self.runner.retrain_reserve(best.throughput if best else None),
-        )
-        self.progress.trial_finished(key, outcome)
-        if outcome.throughput:
-            self.throughputs[key] = outcome.throughput
-        if outcome.state == "complete":
-            self.durations.append(outcome.seconds)
-        if outcome.state == "failed":
-            raise keras_tuner.errors.FailedTrialError(outcome.reason)
-        return {"val_accuracy": outcome.val_accuracy}
+#: Keras Tuner's trial statuses in the one vocabulary; IDLE and STOPPED trials never ran.
+STATES = {"COMPLETED": "complete", "FAILED": "failed", "INVALID": "failed", "RUNNING": "running"}
 
 
 class KerasTunerEngine:
-    """The engine behind ``open_engine`` for ``engine: keras-tuner``."""
+    """The tuner's folder; nothing is created until the search runs."""
 
-    def __init__(self, config: StudyConfig) -> None:
+    def __init__(self, config: StudyConfig, *, create: bool = True) -> None:
         self.config = config
 
     def search(self, runner: TrialRunner) -> BestTrial | None:
+        from search.engines.keras_tuner_tuner import CnnTuner, best_trial
+        from search.progress import Progress
+
         progress = Progress(self.config.trials)
         tuner = CnnTuner(self.config, runner, progress)
-        progress.done = sum(t.status in DONE for t in tuner.oracle.trials.values())
+        progress.done = sum(record.state != "running" for record in self.records())
         best = best_trial(tuner)
         if best:
             progress.best, progress.best_trial = best.val_accuracy, best.key
@@ -127,24 +42,33 @@ class KerasTunerEngine:
         tuner.search(verbose=0)
         return best_trial(tuner)
 
-    def best(self, runner: TrialRunner) -> BestTrial | None:
-        return best_trial(CnnTuner(self.config, runner, Progress(self.config.trials)))
+    def best(self) -> BestTrial | None:
+        best = best_of(self.records())
+        if best is None or best.value is None:
+            return None
+        space = self.config.search_space()
+        params = space.validate(
+            {k: v for k, v in best.params.items() if k in space.names}, fill_defaults=False
+        )
+        return BestTrial(key=best.key, number=best.number, params=params, val_accuracy=best.value)
 
-
-def best_trial(tuner: CnnTuner) -> BestTrial | None:
-    done = [
-        t
-        for t in tuner.oracle.trials.values()
-        if t.status == STATUS.COMPLETED and t.score is not None
-    ]
-    if not done:
-        return None
-    best = max(done, key=lambda t: (t.score, -int(t.trial_id)))
-    key = f"keras-tuner-{best.trial_id}"
-    return BestTrial(
-        key=key,
-        number=int(best.trial_id),
-        params=point(best.hyperparameters, tuner.config.search_space()),
-        val_accuracy=float(best.score if best.score is not None else math.nan),
-        throughput=tuner.throughputs.get(key),
-    )
+    def records(self) -> list[TrialRecord]:
+        records = []
+        for path in (self.config.output_dir / "keras_tuner").glob("trial_*/trial.json"):
+            document: dict[str, Any] = json.loads(path.read_text())
+            state: Any = STATES.get(document.get("status", ""))
+            if state is None:
+                continue
+            score = document.get("score")
+            values = dict(document["hyperparameters"]["values"])
+            records.append(
+                TrialRecord(
+                    number=int(document["trial_id"]),
+                    key=f"keras-tuner-{document['trial_id']}",
+                    state=state,
+                    value=float(score) if score is not None and state == "complete" else None,
+                    params={k: v for k, v in values.items() if not k.startswith("tuner/")},
+                    reason=str(document.get("message") or ""),
+                )
+            )
+        return sorted(records, key=lambda record: record.number)

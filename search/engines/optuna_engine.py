@@ -1,308 +1,47 @@
-"""The Optuna engine: ask/tell under a study-wide lock, heartbeats, pruning from Keras.
+"""The Optuna engine (``engine: optuna``): the search loop in ``optuna_search``, the study
+and its records in ``optuna_study``.
 
 Several ``python -m search.run`` processes pointed at one storage share the study: counting
 its trials and starting a new one happen under one lock, so together they run exactly
-``trials``. A trial whose worker died (no heartbeat for twice ``heartbeat_seconds``) is marked
-failed and not counted; a trial stopped by Ctrl-C or SIGTERM likewise. Finished trials
-(complete, pruned, or failed by their own fault) count toward ``trials`` and are never re-run.
+``trials``. Reading the records imports neither Keras nor TensorFlow.
 """
 
 from __future__ import annotations
 
-import logging
-import math
-import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
-import keras
-import optuna
-from optuna.trial import FrozenTrial, TrialState
+from search.engines import BestTrial, TrialRecord
+from search.engines.optuna_study import best_trial, open_study, trial_records
 
-from search.budget import Throughput
-from search.engines import BestTrial
-from search.engines import optuna_storage as storage_url
-from search.engines.optuna_samplers import make_pruner, make_sampler
-from search.engines.optuna_space import suggest
-from search.progress import Progress
-from search.study_config import StudyConfig, StudyError
-from search.trial import TrialOutcome, TrialRunner
+if TYPE_CHECKING:
+    import optuna
 
-logger = logging.getLogger(__name__)
-
-COUNTED = "counted"
-SETUP_LOCK = "optuna-storage-setup"
-RUN_ID = "run_id"
-RUN_NAME = "run_name"
-#: Samplers of workers that join later draw from other streams than the first worker's.
-SEED_STRIDE = 7919
-
-
-@contextmanager
-def _quiet_heartbeat_warnings() -> Iterator[None]:
-    """Heartbeats and stale-trial checks are used here outside ``Study.optimize`` on purpose."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        warnings.filterwarnings("ignore", message="Heartbeat of storage")
-        yield
-
-
-def open_study(config: StudyConfig) -> optuna.Study:
-    """Opens (or creates) the study in its storage.
-
-    Raises:
-        StudyError: the storage URL is malformed or its database cannot be reached.
-    """
-    url = storage_url.normalise(config.storage_url)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        # Workers starting together on a new database would race to create Optuna's tables
-        # ("duplicate key value violates unique constraint"): one at a time.
-        with storage_url.StudyLock(url, SETUP_LOCK).held(), _quiet_heartbeat_warnings():
-            storage = optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=config.heartbeat_seconds,
-                grace_period=2 * config.heartbeat_seconds,
-            )
-            return optuna.create_study(
-                study_name=config.name,
-                storage=storage,
-                direction="maximize",
-                pruner=make_pruner(config.pruner, config.epochs),
-                load_if_exists=True,
-            )
-    except Exception as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise StudyError(
-            f"Cannot open the study storage {storage_url.describe(url)}: {reason}. "
-            "Check --storage (is the database server running, the database created?)."
-        ) from error
-
-
-def is_counted(trial: FrozenTrial) -> bool:
-    """Whether a trial counts toward the study's ``trials``: finished, or running now."""
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
-        return True
-    return trial.state == TrialState.FAIL and bool(trial.user_attrs.get(COUNTED))
-
-
-def best_trial(study: optuna.Study) -> BestTrial | None:
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        return None
-    best = max(complete, key=lambda t: (t.value, -t.number))
-    return BestTrial(
-        key=f"optuna-{best.number}",
-        number=best.number,
-        params=dict(best.params),
-        val_accuracy=float(best.value if best.value is not None else math.nan),
-        run_id=str(best.user_attrs.get(RUN_ID, "")),
-        throughput=Throughput.from_attrs(best.user_attrs),
-    )
+    from search.study_config import StudyConfig
+    from search.trial import TrialRunner
 
 
 class OptunaEngine:
-    """The engine behind ``open_engine`` for ``engine: optuna``."""
+    """The study in its storage. With ``create=False`` a study that has no storage yet is
+    not created: it has no records and no best trial."""
 
-    def __init__(self, config: StudyConfig) -> None:
+    def __init__(self, config: StudyConfig, *, create: bool = True) -> None:
         self.config = config
-        self.study = open_study(config)
-
-    def search(self, runner: TrialRunner) -> BestTrial | None:
-        return OptunaSearch(self.config, runner, self.study).optimize()
-
-    def best(self, runner: TrialRunner) -> BestTrial | None:
-        return best_trial(self.study)
-
-
-class OptunaSearch:
-    def __init__(self, config: StudyConfig, runner: TrialRunner, study: optuna.Study) -> None:
-        self.config = config
-        self.runner = runner
-        self.study = study
-        self.space = config.search_space()
-        self.lock = storage_url.StudyLock(storage_url.normalise(config.storage_url), config.name)
-
-    def optimize(self) -> BestTrial | None:
-        """Runs trials until the study holds ``config.trials`` counted trials."""
-        with self.lock.held(), _quiet_heartbeat_warnings():
-            optuna.storages.fail_stale_trials(self.study)
-            trials = self.study.get_trials(deepcopy=False)
-            self.study.sampler = make_sampler(
-                self.config.algorithm, self.config.seed + SEED_STRIDE * len(trials)
-            )
-            self._close_orphans(trials)
-            self._enqueue()
-        progress = self._progress()
-        progress.begin(f"optuna ({self.config.algorithm}, pruner {self.config.pruner})")
-        while (trial := self._next_trial()) is not None:
-            self._run(trial, progress)
-        return best_trial(self.study)
-
-    def _enqueue(self) -> None:
-        """Adds the study's ``enqueue`` points (and ``enqueue_from``'s best) to the queue, each
-        only if no trial of the study has those values yet, so never twice across resumes."""
-        points = self.config.enqueued_points()
-        if self.config.enqueue_from:
-            points += best_points_of(self.config, self.config.enqueue_from)
-        for point in points:
-            self.study.enqueue_trial(point, skip_if_exists=True)
-
-    def _next_trial(self) -> optuna.Trial | None:
-        with self.lock.held(), _quiet_heartbeat_warnings():
-            optuna.storages.fail_stale_trials(self.study)
-            trials = self.study.get_trials(deepcopy=False)
-            if sum(is_counted(t) for t in trials) >= self.config.trials:
-                return None
-            if not self._budget_allows(trials):
-                return None
-            trial = self.study.ask()
-            self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
-            return trial
-
-    def _budget_allows(self, trials: list[FrozenTrial]) -> bool:
-        best = best_trial(self.study)
-        durations = [
-            float(t.user_attrs["trial_seconds"])
-            for t in trials
-            if t.state == TrialState.COMPLETE and "trial_seconds" in t.user_attrs
-        ]
-        return self.runner.allows_trial(best.throughput if best else None, durations)
-
-    def _run(self, trial: optuna.Trial, progress: Progress) -> None:
-        params = suggest(trial, self.space)
-        key = f"optuna-{trial.number}"
-        progress.trial_started(key, params)
-        pruning = ReportToOptuna(trial)
-        best = best_trial(self.study)
-        with Heartbeat(self.study, trial, self.config.heartbeat_seconds):
-            try:
-                outcome = self.runner.run(
-                    params,
-                    key,
-                    trial.number,
-                    callbacks=[pruning],
-                    is_pruned=lambda: pruning.pruned,
-                    on_start=lambda run: _link(trial, run.run_id, run.name),
-                    reserve=self.runner.retrain_reserve(best.throughput if best else None),
-                )
-            except KeyboardInterrupt:
-                trial.set_user_attr("interrupted", True)
-                self.study.tell(trial, state=TrialState.FAIL)
-                raise
-        self._tell(trial, outcome)
-        progress.trial_finished(key, outcome)
-
-    def _tell(self, trial: optuna.Trial, outcome: TrialOutcome) -> None:
-        trial.set_user_attr("epochs_run", outcome.epochs_run)
-        trial.set_user_attr("trial_seconds", outcome.seconds)
-        trial.set_user_attr("parameter_count", outcome.parameter_count)
-        for name, value in (outcome.throughput.as_attrs() if outcome.throughput else {}).items():
-            trial.set_user_attr(name, value)
-        if outcome.reason and outcome.state == "pruned":
-            trial.set_user_attr("prune_reason", outcome.reason)
-        if outcome.state == "complete":
-            self.study.tell(trial, outcome.val_accuracy)
-        elif outcome.state == "pruned":
-            self.study.tell(trial, state=TrialState.PRUNED)
-        else:
-            trial.set_user_attr("fail_reason", outcome.reason[:2000])
-            trial.set_user_attr(COUNTED, True)
-            self.study.tell(trial, state=TrialState.FAIL)
-
-    def _progress(self) -> Progress:
-        trials = self.study.get_trials(deepcopy=False)
-        done = sum(is_counted(t) and t.state != TrialState.RUNNING for t in trials)
-        best = best_trial(self.study)
-        return Progress(
-            self.config.trials,
-            done=done,
-            best=best.val_accuracy if best else math.nan,
-            best_trial=best.key if best else "",
+        self.study: optuna.Study | None = (
+            open_study(config) if create or config.has_optuna_storage else None
         )
 
-    def _close_orphans(self, trials: list[FrozenTrial]) -> None:
-        dead = [
-            f"optuna-{t.number}" for t in trials if t.state == TrialState.FAIL and not is_counted(t)
-        ]
-        closed = self.runner.tracker.close_orphans(dead)
-        if closed:
-            logger.info("closed %d run(s) left open by a worker that was killed", closed)
+    def search(self, runner: TrialRunner) -> BestTrial | None:
+        from search.engines.optuna_search import OptunaSearch
 
+        return OptunaSearch(self.config, runner, self._study()).optimize()
 
-def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dict[str, Any]]:
-    """The parameters of the ``count`` best completed trials of study ``source`` (in this
-    study's storage when ``--storage`` is given, else in its own folder), as points of this
-    study's space; those outside it are skipped with a warning.
+    def best(self) -> BestTrial | None:
+        return best_trial(self.study) if self.study is not None else None
 
-    Raises:
-        StudyError: no such study, or it has no completed trial.
-    """
-    url = config.storage or f"sqlite:///{(config.studies_dir / source / 'optuna.db').absolute()}"
-    try:
-        study = optuna.load_study(study_name=source, storage=storage_url.normalise(url))
-    except Exception as error:
-        raise StudyError(
-            f"enqueue_from: cannot read study {source!r} from {storage_url.describe(url)} "
-            f"({type(error).__name__}); run it first or fix the name."
-        ) from error
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
-        raise StudyError(f"enqueue_from: study {source!r} has no completed trial yet.")
-    space = config.search_space()
-    points = []
-    for trial in sorted(complete, key=lambda t: float(t.value or 0.0), reverse=True)[:count]:
-        known = {k: v for k, v in trial.params.items() if k in space.names}
-        try:
-            points.append(space.validate(known))
-        except ValueError as error:
-            logger.warning("enqueue_from: %s trial %d skipped: %s", source, trial.number, error)
-    return points
+    def records(self) -> list[TrialRecord]:
+        return trial_records(self.study) if self.study is not None else []
 
-
-def _link(trial: optuna.Trial, run_id: str, run_name: str) -> None:
-    trial.set_user_attr(RUN_ID, run_id)
-    trial.set_user_attr(RUN_NAME, run_name)
-
-
-class ReportToOptuna(keras.callbacks.Callback):
-    """Reports each epoch's ``val_accuracy`` and stops training when the pruner says so."""
-
-    def __init__(self, trial: optuna.Trial) -> None:
-        super().__init__()
-        self.trial = trial
-        self.pruned = False
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        value = (logs or {}).get("val_accuracy")
-        if value is None or not math.isfinite(float(value)):
-            return
-        self.trial.report(float(value), step=epoch + 1)
-        if self.trial.should_prune():
-            self.pruned = True
-            self.model.stop_training = True
-
-
-class Heartbeat:
-    """Records the trial's heartbeat every ``interval`` seconds while a trial runs."""
-
-    def __init__(self, study: optuna.Study, trial: optuna.Trial, interval: int) -> None:
-        self._storage: Any = study._storage
-        self._trial_id = trial._trial_id
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def __enter__(self) -> Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
-            self._storage.record_heartbeat(self._trial_id)
+    def _study(self) -> optuna.Study:
+        if self.study is None:
+            self.study = open_study(self.config)
+        return self.study

@@ -1,63 +1,31 @@
 """Every trial is an Experiments run: the tracking interface and its backends.
 
-``mlflow`` (MLflow on SQLite in the study folder) is the embedded default; ``none`` logs
-nothing. Backends are imported only when chosen.
+``mlflow`` (MLflow on SQLite in the study folder) is the embedded default; ``vertex`` is
+Vertex AI Experiments; ``none`` logs nothing. Backends are named in ``search.components`` and
+imported only when chosen.
 """
 
 from __future__ import annotations
 
-import logging
-import os
+from typing import TYPE_CHECKING
 
-from search.study_config import StudyConfig
-from search.tracking.base import Run, RunState, Tracker
-from search.tracking.null import NullTracker
-from trainer.errors import CloudError
+from search.components import TRACKERS, load
+from search.tracking.base import STATES, Run, RunRecord, RunState, State, Tracker
 
-__all__ = ["Run", "RunState", "Tracker", "make_tracker"]
+if TYPE_CHECKING:
+    from search.study_config import StudyConfig
 
-
-def make_tracker(config: StudyConfig) -> Tracker:
-    """The tracker the study names, its experiment named after the study."""
-    if config.tracking == "mlflow":
-        from search.tracking.mlflow_tracker import MlflowTracker
-
-        logging.getLogger("mlflow").setLevel(logging.WARNING)
-
-        config.output_dir.mkdir(parents=True, exist_ok=True)
-        return MlflowTracker(
-            config.mlflow_uri,
-            experiment=config.name,
-            artifact_dir=config.output_dir / "mlartifacts",
-        )
-    if config.tracking == "vertex":
-        return _vertex_tracker(config)
-    return NullTracker(experiment=config.name)
+__all__ = ["STATES", "Run", "RunRecord", "RunState", "State", "Tracker", "open_tracker"]
 
 
-def _vertex_tracker(config: StudyConfig) -> Tracker:
-    """Checks the project and credentials before any trial starts."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
+def open_tracker(config: StudyConfig, *, create: bool = True) -> Tracker:
+    """The tracker the study names, its experiment named after the study.
 
-    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
-    if not project:
-        raise CloudError(
-            "tracking vertex needs a Google Cloud project: pass --project, set project in the "
-            "study, or set GOOGLE_CLOUD_PROJECT."
-        )
-    try:
-        google.auth.default()
-    except DefaultCredentialsError as error:
-        raise CloudError(
-            "tracking vertex needs Google Cloud credentials: run `gcloud auth "
-            "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS."
-        ) from error
-    from search.tracking.vertex_tracker import VertexTracker
+    With ``create=False`` (reading back) nothing is created: a study never tracked reads as
+    no runs.
 
-    return VertexTracker(
-        project=project,
-        location=config.location,
-        experiment=config.experiment or config.name,
-        tensorboard=config.tensorboard,
-    )
+    Raises:
+        CloudError: tracking vertex without a project or credentials.
+    """
+    tracker: Tracker = load(TRACKERS[config.tracking])(config, create=create)
+    return tracker

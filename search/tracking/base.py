@@ -1,13 +1,40 @@
-"""The tracking interface: start a run, log params and metrics, end it with its state."""
+"""The tracking interface: start a run, log params and metrics, end it with its state; read
+the runs back; register a model where the tracker has a registry."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal, Protocol
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol, get_args
 
-#: How a run ended. ``interrupted``: its worker was stopped (Ctrl-C, SIGTERM, killed).
+#: The one vocabulary of trial and run states, in records, the compare table and the dashboard.
+#: ``interrupted``: its worker was stopped (Ctrl-C, SIGTERM, killed); ``running``: not ended.
+State = Literal["running", "complete", "pruned", "failed", "interrupted"]
+STATES: tuple[str, ...] = get_args(State)
+#: How a run ends.
 RunState = Literal["complete", "pruned", "failed", "interrupted"]
 ParamValue = float | int | str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run read back from the tracker.
+
+    Attributes:
+        key: the engine's trial key (``optuna-7``), ``best-<key>`` for a retrained best, or
+            ``""`` for a run the search did not start.
+        metrics: final values (``val_accuracy`` is the final one, not the last epoch's).
+        curve: ``val_accuracy`` per epoch, where the tracker keeps per-epoch values.
+    """
+
+    run_id: str
+    name: str
+    key: str
+    state: State
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: tuple[float, ...] = ()
 
 
 class Run(Protocol):
@@ -47,3 +74,29 @@ class Tracker(Protocol):
     def close_orphans(self, keys: Sequence[str]) -> int:
         """Ends as ``interrupted`` the runs still open for these trial keys; returns how many."""
         ...
+
+    def runs(self) -> list[RunRecord]:
+        """Every run of the experiment, with its final metrics."""
+        ...
+
+    def register(self, run_id: str, model_dir: Path, *, study: str, tags: Mapping[str, str]) -> str:
+        """Registers the export in ``model_dir`` as a new model version linked to run
+        ``run_id``; returns the version, or ``""`` where this tracker has no registry."""
+        ...
+
+
+def state_of(text: str) -> State:
+    """A tracker's or engine's state name in the one vocabulary (unknown: ``failed``)."""
+    aliases = {
+        "finished": "complete",
+        "completed": "complete",
+        "succeeded": "complete",
+        "fail": "failed",
+        "killed": "interrupted",
+        "cancelled": "interrupted",
+        "scheduled": "running",
+        "active": "running",
+    }
+    name = text.strip().lower()
+    name = aliases.get(name, name)
+    return name if name in STATES else "failed"  # type: ignore[return-value]

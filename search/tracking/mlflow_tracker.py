@@ -7,21 +7,28 @@ sqlite:///studies/<name>/mlflow.db`` is the local console.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from search.tracking.base import ParamValue, RunState
+from search.tracking.base import ParamValue, RunRecord, RunState, state_of
+
+if TYPE_CHECKING:
+    from search.study_config import StudyConfig
 
 logger = logging.getLogger(__name__)
 
 KEY_TAG = "trial_key"
 STATE_TAG = "trial_state"
 REASON_TAG = "fail_reason"
+#: Logged per epoch (steps 1, 2...) and as the final value (step 0): MLflow's latest value is
+#: the last epoch's, so reading back takes step 0.
+FINAL_AND_PER_EPOCH = ("val_accuracy", "val_loss")
 _STATUS: dict[RunState, str] = {
     "complete": "FINISHED",
     "pruned": "FINISHED",
@@ -64,13 +71,33 @@ class MlflowRun:
         self._client.set_terminated(self._run_id, status=_STATUS[state])
 
 
-class MlflowTracker:
-    """Runs in the MLflow experiment named ``experiment`` at ``uri``."""
+def open_tracker(config: StudyConfig, *, create: bool = True) -> MlflowTracker:
+    """The study's MLflow experiment (SQLite in the study folder unless ``tracking_uri``)."""
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    if not create:
+        return MlflowTracker(config.mlflow_uri, experiment=config.name, artifact_dir=None)
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    return MlflowTracker(
+        config.mlflow_uri, experiment=config.name, artifact_dir=config.output_dir / "mlartifacts"
+    )
 
-    def __init__(self, uri: str, *, experiment: str, artifact_dir: Path) -> None:
+
+class MlflowTracker:
+    """Runs in the MLflow experiment named ``experiment`` at ``uri``; with ``artifact_dir``
+    ``None`` (reading back) a missing experiment is not created and reads as no runs."""
+
+    def __init__(self, uri: str, *, experiment: str, artifact_dir: Path | None) -> None:
         self.uri = uri
-        self.client = MlflowClient(tracking_uri=uri)
         self._experiment = experiment
+        self.experiment_id: str | None = None
+        if artifact_dir is None:  # reading: never create the store or the experiment
+            if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+                return
+            self.client = MlflowClient(tracking_uri=uri)
+            found = self.client.get_experiment_by_name(experiment)
+            self.experiment_id = found.experiment_id if found else None
+            return
+        self.client = MlflowClient(tracking_uri=uri)
         found = self.client.get_experiment_by_name(experiment)
         if found is not None:
             self.experiment_id = found.experiment_id
@@ -83,12 +110,17 @@ class MlflowTracker:
     def experiment(self) -> str:
         return self._experiment
 
+    def _writable(self) -> str:
+        if self.experiment_id is None:
+            raise RuntimeError("this MLflow tracker was opened for reading (create=False)")
+        return self.experiment_id
+
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> MlflowRun:
         for stale in self._runs_with_key(key, statuses=("RUNNING", "KILLED")):
             logger.info("discarding the unfinished run %s of %s", stale.info.run_name, key)
             self.client.delete_run(stale.info.run_id)
         run = self.client.create_run(
-            self.experiment_id, run_name=name, tags={KEY_TAG: key, STATE_TAG: "running"}
+            self._writable(), run_name=name, tags={KEY_TAG: key, STATE_TAG: "running"}
         )
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         return MlflowRun(self.client, run.info.run_id, name)
@@ -101,8 +133,60 @@ class MlflowTracker:
                 closed += 1
         return closed
 
+    def runs(self) -> list[RunRecord]:
+        if self.experiment_id is None:
+            return []
+        return [
+            self._record(run)
+            for run in self.client.search_runs([self.experiment_id], max_results=50_000)
+        ]
+
+    def register(self, run_id: str, model_dir: Path, *, study: str, tags: Mapping[str, str]) -> str:
+        from search.tracking.mlflow_registry import register_best
+
+        return register_best(self, run_id, model_dir, study=study, tags=dict(tags))
+
+    def _record(self, run: Any) -> RunRecord:
+        metrics = dict(run.data.metrics)
+        curve: tuple[float, ...] = ()
+        for key in FINAL_AND_PER_EPOCH:
+            if key not in metrics:
+                continue
+            history = sorted(self.client.get_metric_history(run.info.run_id, key), key=_step)
+            finals = [m.value for m in history if m.step == 0]
+            if finals:
+                metrics[key] = finals[-1]
+            else:
+                metrics.pop(key)  # only per-epoch values: the run never finished
+            if key == "val_accuracy":
+                curve = tuple(m.value for m in history if m.step > 0 and math.isfinite(m.value))
+        return RunRecord(
+            run_id=run.info.run_id,
+            name=run.info.run_name or "",
+            key=run.data.tags.get(KEY_TAG, ""),
+            state=state_of(run.data.tags.get(STATE_TAG, run.info.status)),
+            params={k: _number(v) for k, v in run.data.params.items()},
+            metrics=metrics,
+            curve=curve,
+        )
+
     def _runs_with_key(self, key: str, *, statuses: tuple[str, ...]) -> list[Any]:
+        if self.experiment_id is None:
+            return []
         runs = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.{KEY_TAG} = '{key}'"
         )
         return [run for run in runs if run.info.status in statuses]
+
+
+def _step(metric: Any) -> tuple[int, int]:
+    return (metric.step, metric.timestamp)
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text

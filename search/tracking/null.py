@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from search.tracking.base import ParamValue, RunState
+from search.tracking.base import ParamValue, RunRecord, RunState
+
+if TYPE_CHECKING:
+    from search.study_config import StudyConfig
 
 
 @dataclass
@@ -35,3 +40,13 @@ class NullTracker:
 
     def close_orphans(self, keys: Sequence[str]) -> int:
         return 0
+
+    def runs(self) -> list[RunRecord]:
+        return []
+
+    def register(self, run_id: str, model_dir: Path, *, study: str, tags: Mapping[str, str]) -> str:
+        return ""
+
+
+def open_tracker(config: StudyConfig, *, create: bool = True) -> NullTracker:
+    return NullTracker(experiment=config.name)

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from google.cloud import aiplatform
 from google.cloud.aiplatform_v1.types import Execution
 
-from search.tracking.base import ParamValue, RunState
+from search.tracking.base import ParamValue, RunRecord, RunState, state_of
+from trainer.errors import CloudError
 from trainer.vertex_experiment import cast, start_run
+
+if TYPE_CHECKING:
+    from search.study_config import StudyConfig
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +81,36 @@ class VertexRun:
         aiplatform.end_run(state=_STATES[state])
 
 
+def open_tracker(config: StudyConfig, *, create: bool = True) -> VertexTracker:
+    """Checks the project and credentials before any trial starts.
+
+    Raises:
+        CloudError: no project, or no credentials.
+    """
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    if not project:
+        raise CloudError(
+            "tracking vertex needs a Google Cloud project: pass --project, set project in the "
+            "study, or set GOOGLE_CLOUD_PROJECT."
+        )
+    try:
+        google.auth.default()
+    except DefaultCredentialsError as error:
+        raise CloudError(
+            "tracking vertex needs Google Cloud credentials: run `gcloud auth "
+            "application-default login` or set GOOGLE_APPLICATION_CREDENTIALS."
+        ) from error
+    return VertexTracker(
+        project=project,
+        location=config.location,
+        experiment=config.experiment or config.name,
+        tensorboard=config.tensorboard,
+    )
+
+
 class VertexTracker:
     """Runs in the Vertex AI experiment ``experiment`` of ``project`` and ``location``."""
 
@@ -103,3 +139,44 @@ class VertexTracker:
     def close_orphans(self, keys: Sequence[str]) -> int:
         """Vertex AI ends a run whose process died as it stands; nothing to close here."""
         return 0
+
+    def runs(self) -> list[RunRecord]:
+        """The experiment's runs as ``aiplatform.get_experiment_df`` gives them; the state is
+        the ``trial_state`` param the search logged, else the run's own."""
+        frame = aiplatform.get_experiment_df(self._experiment, include_time_series=False)
+        records = []
+        for row in frame.to_dict("records"):
+            params = {k[6:]: v for k, v in row.items() if k.startswith("param.")}
+            key = str(params.pop("trial_key", "") or "")
+            state = params.pop("trial_state", None)
+            if not isinstance(state, str):  # a run the search never ended (or a NaN cell)
+                state = str(row.get("state", ""))
+            records.append(
+                RunRecord(
+                    run_id=str(row.get("run_name", "")),
+                    name=str(row.get("run_name", "")),
+                    key=key,
+                    state=state_of(str(state)),
+                    params=params,
+                    metrics={
+                        k[7:]: float(v)
+                        for k, v in row.items()
+                        if k.startswith("metric.") and _is_number(v)
+                    },
+                )
+            )
+        return records
+
+    def register(self, run_id: str, model_dir: Path, *, study: str, tags: Mapping[str, str]) -> str:
+        """Vertex's Model Registry takes a ``gs://`` export (``python -m search.vertex
+        --register``); a local export is not registered."""
+        logger.info(
+            "tracking vertex: the local export %s is not registered; upload it to gs:// and "
+            "run python -m search.vertex --register GS_MODEL_DIR",
+            model_dir,
+        )
+        return ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(float(value))

@@ -17,20 +17,18 @@ from search import cli
 from search.study_config import StudyConfig, StudyError
 from trainer.errors import CloudError
 
-STUDY_KEYS = ("epochs", "subset", "validation_size", "seed", "data_dir", "experiment")
 
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> cli.StudyParser:
     from search.vertex.job import ALGORITHMS, DEFAULT_MACHINE_TYPE
 
-    parser = cli.study_parser(
+    parser = cli.StudyParser(
         "python -m search.vertex", "Submit the study's space as a Vertex AI tuning job."
     )
     parser.add_argument("--image", help="the training container's image URI")
     parser.add_argument("--base-output-dir", help="gs:// folder for the trials")
-    parser.add_argument("--project", help="Google Cloud project (default $GOOGLE_CLOUD_PROJECT)")
-    parser.add_argument("--location", default="us-central1", help="region (%(default)s)")
-    parser.add_argument("--trials", type=int, default=30, help="max_trial_count (%(default)s)")
+    parser.study_flag("--project", help="Google Cloud project (default $GOOGLE_CLOUD_PROJECT)")
+    parser.study_flag("--location", help="region (default: the study's, us-central1)")
+    parser.study_flag("--trials", type=int, help="max_trial_count (default: the study's trials)")
     parser.add_argument("--parallel-trials", type=int, default=3, help="(%(default)s)")
     parser.add_argument("--max-failed-trials", type=int, default=5, help="(%(default)s)")
     parser.add_argument("--algorithm", default="bayesian", choices=sorted(ALGORITHMS))
@@ -39,14 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--accelerator-count", type=int, default=0)
     parser.add_argument("--service-account", help="the service account the trials run as")
     parser.add_argument("--display-name", default="", help="(default: the study's name)")
-    parser.add_argument("--epochs", type=int, help="the most epochs of one trial")
-    parser.add_argument("--subset", type=int, help="training images per trial")
-    parser.add_argument("--validation-size", type=int)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument(
+    parser.study_flag("--epochs", type=int, help="the most epochs of one trial")
+    parser.study_flag("--subset", type=int, help="training images per trial")
+    parser.study_flag("--validation-size", type=int)
+    parser.study_flag("--seed", type=int)
+    parser.study_flag(
         "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
     )
-    parser.add_argument(
+    parser.study_flag(
         "--experiment", help="each trial logs a run of this Vertex AI Experiments experiment"
     )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
@@ -76,12 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.setup()
-    return cli.run_main(lambda: _body(args), "interrupted")
+    return cli.run_main(lambda: _body(args, parser.load(args)), "interrupted")
 
 
-def _body(args: argparse.Namespace) -> None:
+def _body(args: argparse.Namespace, config: StudyConfig) -> None:
     from search.vertex.job import (
         DRY_RUN_PROJECT,
         TuningJobSettings,
@@ -91,12 +90,11 @@ def _body(args: argparse.Namespace) -> None:
         submit,
     )
 
-    config = cli.load(args, STUDY_KEYS)
-    project = args.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
     if not project and not args.dry_run:
         raise CloudError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
     if args.register:
-        _register(args, config.name, project or "")
+        _register(args, config, project or "")
         return
     if args.fetch:
         _fetch(args, config, project or "")
@@ -107,8 +105,8 @@ def _body(args: argparse.Namespace) -> None:
         image_uri=args.image,
         base_output_dir=args.base_output_dir,
         project=project or DRY_RUN_PROJECT,
-        location=args.location,
-        trials=args.trials,
+        location=config.location,
+        trials=config.trials,
         parallel_trials=args.parallel_trials,
         max_failed_trials=args.max_failed_trials,
         algorithm=args.algorithm,
@@ -136,14 +134,11 @@ def _body(args: argparse.Namespace) -> None:
 
 def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, Any]:
     """The study's best trial (when it has one), overridden by ``--param NAME=VALUE``."""
+    from search.engines import open_engine
     from trainer.cli_types import flag_type
 
-    params: dict[str, Any] = {}
-    if config.engine == "optuna" and config.has_optuna_storage:
-        from search.engines.optuna_engine import best_trial, open_study
-
-        best = best_trial(open_study(config))
-        params = dict(best.params) if best else {}
+    best = open_engine(config, create=False).best()
+    params: dict[str, Any] = dict(best.params) if best else {}
     space = config.search_space()
     for item in args.param:
         name, _, text = item.partition("=")
@@ -163,23 +158,23 @@ def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
     from search.results.table import format_table, study_table, write_table
     from search.vertex.fetch import fetch
 
-    path = fetch(config, args.fetch, project=project, location=args.location)
+    path = fetch(config, args.fetch, project=project, location=config.location)
     table = study_table(config)
     write_table(config, table)
     print(format_table(table, 10))
     print(f"trials written to {path}; dashboard: {write_dashboard(config)}")
 
 
-def _register(args: argparse.Namespace, study: str, project: str) -> None:
+def _register(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
     from search.vertex.registry import Registration, register
 
     name, version = register(
         Registration(
             artifact_uri=args.register,
-            study=study,
+            study=config.name,
             run_name=args.run_name,
             project=project,
-            location=args.location,
+            location=config.location,
             parent_model=args.parent_model,
             display_name=args.display_name,
             **({"serving_image": args.serving_image} if args.serving_image else {}),

@@ -1,8 +1,8 @@
 """Bringing a finished Vertex AI tuning job's trials back into the study folder.
 
 The trials (parameters, final and intermediate ``val_accuracy``, states, times) are written to
-``studies/<name>/vertex_trials.json``, which ``study_records`` and the compare table read, so
-the local dashboard and compare work on cloud results too.
+``studies/<name>/vertex_trials.json``, which ``search.results.records`` reads, so the local
+dashboard and compare table show cloud results too.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from model_space import CNN_SPACE
+from search.results.records import FETCHED_FILE
 from search.study_config import StudyConfig
 from trainer.cli_types import flag_type
 from trainer.hypertune_report import METRIC_TAG
 
-FETCHED_FILE = "vertex_trials.json"
 _STATES = {
     "SUCCEEDED": "complete",
     "INFEASIBLE": "failed",

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +126,7 @@ def build_tuning_job(
         project=settings.project,
         location=settings.location,
         credentials=credentials,
-        labels={"study": _label(config.name)},
+        labels={"study": label(config.name)},
     )
     if settings.service_account:
         job._gca_resource.trial_job_spec.service_account = settings.service_account
@@ -166,7 +167,7 @@ def _custom_job(
         project=settings.project,
         location=settings.location,
         credentials=credentials,
-        labels={"study": _label(config.name)},
+        labels={"study": label(config.name)},
     )
 
 
@@ -230,7 +231,6 @@ def explain_cloud_error(error: BaseException) -> Exception:
     return error if isinstance(error, Exception) else RuntimeError(str(error))
 
 
-def _label(text: str) -> str:
-    """Vertex labels: lowercase letters, digits, ``_`` and ``-``, at most 63 characters."""
-    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in text.lower())
-    return cleaned[:63]
+def label(text: str) -> str:
+    """A Vertex label value: lowercase ASCII letters, digits, ``-`` and ``_``, at most 63."""
+    return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63]

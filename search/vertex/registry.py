@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.study_config import StudyError
+from search.vertex.job import label
 
 SERVING_IMAGE = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-17:latest"
 _ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$")
@@ -45,11 +46,6 @@ class Registration:
     @property
     def labels(self) -> dict[str, str]:
         return {"study": label(self.study), "experiment_run": label(self.run_name)}
-
-
-def label(text: str) -> str:
-    """A Vertex label value: lowercase letters, digits, ``-`` and ``_``, at most 63."""
-    return re.sub(r"[^a-z0-9_-]", "-", text.lower())[:63]
 
 
 def register(registration: Registration, credentials: Any = None) -> tuple[str, str]:

@@ -68,6 +68,7 @@ def test_the_retrain_trains_only_the_epochs_the_time_left_holds() -> None:
     assert Budget(None).retrain_epochs(20, epoch_seconds=100) == 20
 
 
+@pytest.mark.slow
 def test_a_running_fit_stops_when_one_more_epoch_would_eat_the_reserve(small_splits) -> None:
     clock = FakeClock()
     budget = Budget(100, clock=clock)
@@ -86,6 +87,7 @@ def test_a_running_fit_stops_when_one_more_epoch_would_eat_the_reserve(small_spl
     assert stop.stopped and result.epochs_run == 2
 
 
+@pytest.mark.slow
 def test_new_trials_stop_when_the_time_left_is_the_retrains(studies_dir: Path, monkeypatch) -> None:
     """Each trial costs 300 fake seconds of a 1000-second budget; the retrain reserves about
     90: trials start at 0, 300 and 600 s, not at 900 s (100 s left)."""

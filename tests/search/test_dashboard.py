@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from search.dashboard.page import build_panels, write_dashboard
-from search.results.records import TrialRecord, as_optuna_study, load_records
+from search.engines import TrialRecord
+from search.results.records import as_optuna_study, load_records
 from tests.search.conftest import tiny_config
 
 PANELS = (
@@ -38,6 +39,7 @@ CHROMIUM_FLAGS = [
 ]
 
 
+@pytest.mark.slow
 def test_dashboard_of_an_optuna_study(finished) -> None:
     config, _ = finished
     page = (config.output_dir / "dashboard.html").read_text()
@@ -58,6 +60,7 @@ def test_dashboard_of_an_optuna_study(finished) -> None:
     assert all(len(r.curve) >= 1 for r in records)
 
 
+@pytest.mark.slow
 def test_dashboard_of_a_keras_tuner_study(studies_dir: Path) -> None:
     from search.study_run import run_study
 
@@ -118,6 +121,7 @@ def test_one_completed_trial(studies_dir: Path) -> None:
     assert panels["cost"].figure is not None and panels["curves"].figure is not None
 
 
+@pytest.mark.slow
 def test_dashboard_renders_in_chromium(finished, tmp_path: Path) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -155,8 +159,11 @@ def test_a_dashboard_that_cannot_be_drawn_never_fails_the_search(
     """Plotly missing (a trimmed install, the JAX-only GPU machine): a warning, not a crash."""
     import sys
 
-    from search.study_run import _write_dashboard
+    from search.engines import open_engine
+    from search.study_run import _write_views
+    from search.tracking import open_tracker
 
+    config = tiny_config(studies_dir)
     monkeypatch.setitem(sys.modules, "search.dashboard.page", None)  # its import fails
-    _write_dashboard(tiny_config(studies_dir))
+    _write_views(config, open_engine(config), open_tracker(config), compare=False)
     assert "dashboard not written (ModuleNotFoundError" in caplog.text

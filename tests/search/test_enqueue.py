@@ -19,6 +19,7 @@ def _matches(trial: optuna.trial.FrozenTrial, point: dict) -> bool:
     return all(trial.params[name] == value for name, value in point.items())
 
 
+@pytest.mark.slow
 def test_enqueued_points_run_first_and_once_across_a_resume(tmp_path: Path) -> None:
     studies_dir = tmp_path / "studies"
     write_study(studies_dir, enqueue=[SEED_IN_TINY, STRONG])
@@ -37,6 +38,7 @@ def test_enqueued_points_run_first_and_once_across_a_resume(tmp_path: Path) -> N
     assert all(t.state != optuna.trial.TrialState.WAITING for t in trials)
 
 
+@pytest.mark.slow
 def test_enqueue_from_another_study_tries_its_best_first(tmp_path: Path) -> None:
     studies_dir = tmp_path / "studies"
     write_study(studies_dir, enqueue=[STRONG])
@@ -79,6 +81,7 @@ def test_keras_tuner_hyperband_refuses_enqueued_points(studies_dir: Path) -> Non
         run_study(config, retrain=False)
 
 
+@pytest.mark.slow
 def test_keras_tuner_runs_enqueued_points_first(studies_dir: Path) -> None:
     config = tiny_config(
         studies_dir,

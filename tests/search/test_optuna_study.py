@@ -28,6 +28,7 @@ def _runs(config):  # type: ignore[no-untyped-def]
     return client, client.search_runs([experiment.experiment_id])
 
 
+@pytest.mark.slow
 def test_study_tracks_every_trial_and_registers_the_best(finished, fashion) -> None:
     config, result = finished
 
@@ -91,6 +92,7 @@ def test_study_tracks_every_trial_and_registers_the_best(finished, fashion) -> N
     assert (config.output_dir / "compare.csv").exists()
 
 
+@pytest.mark.slow
 def test_a_failing_trial_is_recorded_and_the_search_goes_on(
     studies_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from search.engines.optuna_engine import is_counted
+from search.engines.optuna_study import is_counted
 from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
 
 SETTINGS = ("--no-retrain", "--epochs", "3", "--pruner", "none")
@@ -66,6 +66,7 @@ def _rerun(studies_dir: Path) -> str:
     return result.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_mid_trial_then_resume(studies_dir: Path) -> None:
     process = _start(studies_dir)
     wait_for_line(process, "trial optuna-1 started")
@@ -81,6 +82,7 @@ def test_sigterm_mid_trial_then_resume(studies_dir: Path) -> None:
     _check_resumed_study(studies_dir, interrupted=1)
 
 
+@pytest.mark.slow
 def test_killed_worker_then_resume(studies_dir: Path) -> None:
     """SIGKILL leaves the trial RUNNING; once its heartbeat is stale it is failed and its run
     closed, and the same command finishes the study."""
@@ -97,6 +99,7 @@ def test_killed_worker_then_resume(studies_dir: Path) -> None:
     _check_resumed_study(studies_dir, interrupted=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["random", "bayesian", "hyperband"])
 def test_keras_tuner_resumes_without_rerunning(studies_dir: Path, algorithm: str) -> None:
     """Random and Bayesian run exactly ``trials``; Hyperband decides how many trials its

@@ -77,4 +77,4 @@ def test_compare_without_runs_is_one_line(
     studies_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert compare.main(["--study", "tiny", "--studies-dir", str(studies_dir)]) == 2
-    assert "has no runs yet" in _error_line(capsys)
+    assert "has no trials or runs yet" in _error_line(capsys)

@@ -54,6 +54,7 @@ def _named(calls: list[tuple[str, tuple, dict]], name: str) -> list[tuple[tuple,
     return [(args, kwargs) for call, args, kwargs in calls if call == name]
 
 
+@pytest.mark.slow
 def test_every_trial_and_the_best_model_are_vertex_runs(studies_dir: Path, calls) -> None:
     config = tiny_config(
         studies_dir, tracking="vertex", project="test-project", tensorboard=TENSORBOARD, trials=2
@@ -90,6 +91,7 @@ def test_every_trial_and_the_best_model_are_vertex_runs(studies_dir: Path, calls
     assert len(states) == 3 and set(states) == {Execution.State.COMPLETE}
 
 
+@pytest.mark.slow
 def test_without_tensorboard_runs_keep_final_metrics(studies_dir: Path, calls) -> None:
     config = tiny_config(studies_dir, tracking="vertex", project="test-project", trials=1, epochs=1)
     run_study(config, retrain=False)
@@ -179,6 +181,7 @@ def test_compare_reads_the_experiment_dataframe(studies_dir: Path, calls, monkey
     assert list(table["state"]) == ["complete", "pruned"]
 
 
+@pytest.mark.slow
 def test_a_tuning_trial_logs_its_own_run(tmp_path: Path, calls, monkeypatch) -> None:
     """``--experiment``: the container logs its job as an Experiments run (values cast)."""
     from trainer.train import main

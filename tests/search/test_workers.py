@@ -8,11 +8,14 @@ from pathlib import Path
 
 import optuna
 import pandas
+import pytest
 from optuna.trial import TrialState
 
 from search import compare
 from search.engines.optuna_storage import normalise
 from tests.search.conftest import quiet_env, search_command
+
+pytestmark = pytest.mark.slow
 
 
 def test_two_workers_share_one_postgres_study(studies_dir: Path, postgres_url: str) -> None:

@@ -18,6 +18,7 @@ from trainer.fit import (
 )
 
 
+@pytest.mark.slow
 def test_a_diverging_fit_stops_after_the_first_nan_epoch(small_splits) -> None:
     params = {**CNN_SPACE.defaults(), "augmentation": 0.0, "batch_size": 64}
     model = build_cnn(params, seed=0)
@@ -28,6 +29,7 @@ def test_a_diverging_fit_stops_after_the_first_nan_epoch(small_splits) -> None:
     assert not math.isfinite(result.history["loss"][0])
 
 
+@pytest.mark.slow
 def test_a_healthy_fit_records_learning_rate_and_timing(small_splits) -> None:
     params = {**CNN_SPACE.defaults(), "augmentation": 0.0, "batch_size": 64}
     model = build_cnn(params, seed=0)

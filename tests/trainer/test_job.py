@@ -17,6 +17,8 @@ from trainer.export import check_writable, export_model
 from trainer.job import JobResult, train_job
 from trainer.settings import RunSettings
 
+pytestmark = pytest.mark.slow
+
 SMALL_POINT = {"augmentation": 0.0, "batch_size": 32}
 
 

@@ -71,6 +71,7 @@ def test_unwritable_model_dir_is_one_line_and_exit_2(tmp_path: Path, capsys) -> 
     assert "Cannot write to --model-dir" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_tuning_trial_reports_and_exports_to_aip_model_dir(tmp_path: Path, monkeypatch) -> None:
     metric_file = tmp_path / "hypertune" / "output.metrics"
     monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "trial-7" / "model"))
@@ -86,6 +87,7 @@ def test_tuning_trial_reports_and_exports_to_aip_model_dir(tmp_path: Path, monke
     assert exported["params"]["units"] == 128
 
 
+@pytest.mark.slow
 def test_entrypoint_runs_as_a_process(tmp_path: Path) -> None:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     env.pop("AIP_MODEL_DIR", None)

@@ -1,0 +1,63 @@
+"""Every engine and tracker by the name a study file uses: one table, imported only when chosen.
+
+``StudyConfig`` validates ``engine``, ``algorithm``, ``pruner`` and ``tracking`` against these
+names without importing anything heavy (Keras Tuner imports TensorFlow; the Vertex SDK takes
+seconds). ``open_engine`` and ``open_tracker`` import the one that is chosen. Adding an engine
+or a tracker is one line here, one module, and the conformance suite's list (README,
+"Adding an engine / a tracker").
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EngineEntry:
+    """An engine: ``target`` is ``module:factory``, called as ``factory(config, create=...)``.
+
+    Attributes:
+        algorithms: the names its ``algorithm`` key takes, the default first.
+        pruners: the names its ``pruner`` key takes; empty when the engine prunes by itself
+            (then ``pruner`` is ignored).
+    """
+
+    target: str
+    algorithms: tuple[str, ...]
+    pruners: tuple[str, ...] = ()
+
+
+ENGINES: dict[str, EngineEntry] = {
+    "optuna": EngineEntry(
+        "search.engines.optuna_engine:OptunaEngine",
+        algorithms=("tpe", "random", "cmaes", "qmc"),
+        pruners=("asha", "hyperband", "median", "none"),
+    ),
+    "keras-tuner": EngineEntry(
+        "search.engines.keras_tuner_engine:KerasTunerEngine",
+        algorithms=("bayesian", "random", "hyperband"),
+    ),
+}
+
+#: A tracker: ``module:factory``, called as ``factory(config, create=...)``.
+TRACKERS: dict[str, str] = {
+    "mlflow": "search.tracking.mlflow_tracker:open_tracker",
+    "vertex": "search.tracking.vertex_tracker:open_tracker",
+    "none": "search.tracking.null:open_tracker",
+}
+
+
+def pruner_names() -> tuple[str, ...]:
+    """Every pruner name some engine takes, in table order."""
+    names: list[str] = []
+    for entry in ENGINES.values():
+        names += [name for name in entry.pruners if name not in names]
+    return tuple(names)
+
+
+def load(target: str) -> Any:
+    """Imports ``module:attribute`` and returns the attribute."""
+    module, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module), attribute)

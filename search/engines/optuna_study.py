@@ -1,0 +1,153 @@
+"""An Optuna study in its storage: opened under a lock, its trials counted and read back.
+
+Read by the engine (``optuna_engine``) and by ``records`` (the dashboard and the compare
+table), which needs no Keras.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from search.budget import Throughput
+from search.engines import BestTrial, TrialRecord
+from search.engines import optuna_storage as storage_url
+from search.engines.optuna_samplers import make_pruner
+from search.study_config import StudyConfig, StudyError
+
+logger = logging.getLogger(__name__)
+
+COUNTED = "counted"
+SETUP_LOCK = "optuna-storage-setup"
+RUN_ID = "run_id"
+RUN_NAME = "run_name"
+
+
+@contextmanager
+def quiet_heartbeat_warnings() -> Iterator[None]:
+    """Heartbeats and stale-trial checks are used here outside ``Study.optimize`` on purpose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        yield
+
+
+def open_study(config: StudyConfig) -> optuna.Study:
+    """Opens (or creates) the study in its storage.
+
+    Raises:
+        StudyError: the storage URL is malformed or its database cannot be reached.
+    """
+    url = storage_url.normalise(config.storage_url)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        # Workers starting together on a new database would race to create Optuna's tables
+        # ("duplicate key value violates unique constraint"): one at a time.
+        with storage_url.StudyLock(url, SETUP_LOCK).held(), quiet_heartbeat_warnings():
+            storage = optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=config.heartbeat_seconds,
+                grace_period=2 * config.heartbeat_seconds,
+            )
+            return optuna.create_study(
+                study_name=config.name,
+                storage=storage,
+                direction="maximize",
+                pruner=make_pruner(config.pruner, config.epochs),
+                load_if_exists=True,
+            )
+    except Exception as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise StudyError(
+            f"Cannot open the study storage {storage_url.describe(url)}: {reason}. "
+            "Check --storage (is the database server running, the database created?)."
+        ) from error
+
+
+def is_counted(trial: FrozenTrial) -> bool:
+    """Whether a trial counts toward the study's ``trials``: finished, or running now."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
+        return True
+    return trial.state == TrialState.FAIL and bool(trial.user_attrs.get(COUNTED))
+
+
+def best_trial(study: optuna.Study) -> BestTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    return BestTrial(
+        key=f"optuna-{best.number}",
+        number=best.number,
+        params=dict(best.params),
+        val_accuracy=float(best.value if best.value is not None else math.nan),
+        run_id=str(best.user_attrs.get(RUN_ID, "")),
+        throughput=Throughput.from_attrs(best.user_attrs),
+    )
+
+
+def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dict[str, Any]]:
+    """The parameters of the ``count`` best completed trials of study ``source`` (in this
+    study's storage when ``--storage`` is given, else in its own folder), as points of this
+    study's space; those outside it are skipped with a warning.
+
+    Raises:
+        StudyError: no such study, or it has no completed trial.
+    """
+    url = config.storage or f"sqlite:///{(config.studies_dir / source / 'optuna.db').absolute()}"
+    try:
+        study = optuna.load_study(study_name=source, storage=storage_url.normalise(url))
+    except Exception as error:
+        raise StudyError(
+            f"enqueue_from: cannot read study {source!r} from {storage_url.describe(url)} "
+            f"({type(error).__name__}); run it first or fix the name."
+        ) from error
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        raise StudyError(f"enqueue_from: study {source!r} has no completed trial yet.")
+    space = config.search_space()
+    points = []
+    for trial in sorted(complete, key=lambda t: float(t.value or 0.0), reverse=True)[:count]:
+        known = {k: v for k, v in trial.params.items() if k in space.names}
+        try:
+            points.append(space.validate(known))
+        except ValueError as error:
+            logger.warning("enqueue_from: %s trial %d skipped: %s", source, trial.number, error)
+    return points
+
+
+def trial_records(study: optuna.Study) -> list[TrialRecord]:
+    """Every trial but those still queued, in the one state vocabulary."""
+    records = []
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state == TrialState.WAITING:
+            continue
+        state: Any = trial.state.name.lower()
+        if trial.state == TrialState.FAIL:
+            state = "failed" if trial.user_attrs.get(COUNTED) else "interrupted"
+        curve = tuple(trial.intermediate_values[s] for s in sorted(trial.intermediate_values))
+        value = trial.value if trial.value is not None else (max(curve) if curve else None)
+        records.append(
+            TrialRecord(
+                number=trial.number,
+                key=f"optuna-{trial.number}",
+                state=state,
+                value=value if state in ("complete", "pruned") else None,
+                params=dict(trial.params),
+                curve=curve,
+                seconds=trial.user_attrs.get("trial_seconds"),
+                parameter_count=trial.user_attrs.get("parameter_count"),
+                run_name=trial.user_attrs.get(RUN_NAME, ""),
+                reason=str(
+                    trial.user_attrs.get("fail_reason") or trial.user_attrs.get("prune_reason", "")
+                ),
+            )
+        )
+    return records
