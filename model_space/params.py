@@ -28,11 +28,7 @@ class Int:
     help: str = ""
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
-        if not self.low <= self.high:
-            raise SpaceError(
-                f"{self.name}: `low <= high` must hold, but got ({self.low=}, {self.high=})."
-            )
+        _check_bounds(self.name, self.low, self.high)
         if self.step < 1 or (self.high - self.low) % self.step:
             raise SpaceError(
                 f"{self.name}: step {self.step} must be >= 1 and divide high - low "
@@ -67,11 +63,7 @@ class Float:
     help: str = ""
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
-        if not self.low <= self.high:
-            raise SpaceError(
-                f"{self.name}: `low <= high` must hold, but got ({self.low=}, {self.high=})."
-            )
+        _check_bounds(self.name, self.low, self.high)
         if self.log and self.low <= 0:
             raise SpaceError(f"{self.name}: a log-scale float needs low > 0, but got {self.low}.")
         self.validate(self.default)
@@ -128,3 +120,9 @@ Param: TypeAlias = Int | Float | Choice
 def _check_name(name: str) -> None:
     if not name or not name.isidentifier() or name.lower() != name:
         raise SpaceError(f"Parameter names must be lowercase identifiers, but got {name!r}.")
+
+
+def _check_bounds(name: str, low: float, high: float) -> None:
+    _check_name(name)
+    if not low <= high:
+        raise SpaceError(f"{name}: `low <= high` must hold, but got (low={low}, high={high}).")

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -66,6 +66,19 @@ def setup() -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_command(
+    parser: StudyParser,
+    argv: Sequence[str] | None,
+    body: Callable[[StudyConfig, argparse.Namespace], Any],
+    interrupted: str = "interrupted",
+) -> int:
+    """Parses ``argv``, sets up logging and signals, loads the study, runs ``body(config,
+    args)``; returns the exit code (see ``run_main``)."""
+    args = parser.parse_args(argv)
+    setup()
+    return run_main(lambda: body(parser.load(args), args), interrupted)
 
 
 def run_main(body: Callable[[], Any], interrupted: str) -> int:

@@ -5,10 +5,12 @@ Prints the table readably and writes it to ``studies/<name>/compare.csv``.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 
 from search import cli
+from search.study_config import StudyConfig
 
 
 def build_parser() -> cli.StudyParser:
@@ -21,20 +23,16 @@ def build_parser() -> cli.StudyParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    cli.setup()
+    return cli.run_command(build_parser(), argv, _compare)
 
-    def body() -> None:
-        from search.results.table import format_table, study_table, write_table
 
-        config = parser.load(args)
-        table = study_table(config)
-        path = write_table(config, table)
-        print(format_table(table, args.limit))
-        print(f"\n{len(table)} runs; written to {path}")
+def _compare(config: StudyConfig, args: argparse.Namespace) -> None:
+    from search.results.table import format_table, study_table, write_table
 
-    return cli.run_main(body, "interrupted")
+    table = study_table(config)
+    path = write_table(config, table)
+    print(format_table(table, args.limit))
+    print(f"\n{len(table)} runs; written to {path}")
 
 
 if __name__ == "__main__":

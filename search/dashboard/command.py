@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from search import cli
+from search.study_config import StudyConfig
 
 
 def build_parser() -> cli.StudyParser:
@@ -18,14 +19,10 @@ def build_parser() -> cli.StudyParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    cli.setup()
+    return cli.run_command(build_parser(), argv, _dashboard)
 
-    def body() -> None:
-        from search.dashboard.page import write_dashboard
 
-        config = parser.load(args)
-        print(f"dashboard written to {write_dashboard(config)}")
+def _dashboard(config: StudyConfig, args: object) -> None:
+    from search.dashboard.page import write_dashboard
 
-    return cli.run_main(body, "interrupted")
+    print(f"dashboard written to {write_dashboard(config)}")

@@ -74,13 +74,10 @@ def build_parser() -> cli.StudyParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    cli.setup()
-    return cli.run_main(lambda: _body(args, parser.load(args)), "interrupted")
+    return cli.run_command(build_parser(), argv, _body)
 
 
-def _body(args: argparse.Namespace, config: StudyConfig) -> None:
+def _body(config: StudyConfig, args: argparse.Namespace) -> None:
     from search.vertex.job import (
         DRY_RUN_PROJECT,
         TuningJobSettings,
