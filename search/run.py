@@ -7,6 +7,7 @@ line; 130 interrupted (finished trials are kept: run the same command to resume)
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -58,6 +59,12 @@ def build_parser() -> cli.StudyParser:
         type=int,
         help="retrain the best with this many seeds; report mean and std (export the first)",
     )
+    parser.study_flag(
+        "--workers",
+        metavar="N",
+        help="trial processes on this machine sharing the study: a number, or auto (on a GPU "
+        "one per 2 CPU cores, on a CPU 1)",
+    )
     steps = parser.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(
@@ -72,20 +79,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.setup()
 
+    failed_workers: list[str] = []
+
     def body() -> None:
         config = parser.load(args)  # bad input fails here, before TensorFlow loads
+        from search import workers
         from search.budget import Budget
-        from search.study_run import run_study
 
         budget = Budget(config.budget_seconds, started=started)
+        count = 1 if os.environ.get(workers.WORKER_ENV) else workers.resolve(str(config.workers))
+        search_here = not args.retrain_only
+        if count > 1 and search_here:
+            codes = workers.Workers(config, count).run(
+                sys.argv[1:] if argv is None else list(argv),
+                budget.left() if budget.limited else None,
+            )
+            failed_workers.extend(
+                f"worker {i} exited with {code}" for i, code in enumerate(codes, 1) if code
+            )
+            search_here = False
+        from search.study_run import run_study
+
         result = run_study(
-            config, retrain=not args.no_retrain, search=not args.retrain_only, budget=budget
+            config,
+            retrain=not args.no_retrain,
+            search=search_here,
+            budget=budget,
+            searched=count > 1,
         )
         _summary(config.name, result, time.monotonic() - started)
 
-    return cli.run_main(
+    code = cli.run_main(
         body, "interrupted: finished trials are kept; run the same command to resume"
     )
+    if code == 0 and failed_workers:
+        print(f"error: {'; '.join(failed_workers)} (its lines above say why)", file=sys.stderr)
+        return 1
+    return code
 
 
 def _summary(study: str, result: StudyResult, seconds: float) -> None:

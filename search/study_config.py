@@ -64,6 +64,8 @@ class StudyConfig:
         tta: evaluate and export the retrained model with flip test-time augmentation.
         retrain_seeds: retrain the best trial with this many seeds and report the mean and
             standard deviation of its test accuracy; the first seed's model is exported.
+        workers: trial processes on this machine sharing the study (engine optuna), or
+            ``auto``: on a GPU one per 2 CPU cores (at most 8), on a CPU 1 (``search.workers``).
     """
 
     name: str = DEFAULT_STUDY
@@ -92,6 +94,7 @@ class StudyConfig:
     enqueue_from: str | None = None
     tta: bool = False
     retrain_seeds: int = 1
+    workers: int | str = 1
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
@@ -113,6 +116,10 @@ class StudyConfig:
         if not isinstance(self.tta, bool):
             raise StudyError(f"tta must be true or false, but got {self.tta!r}.")
         self.budget_seconds  # noqa: B018 (validates)
+        if not (self.workers == "auto" or (str(self.workers).isdigit() and int(self.workers) > 0)):
+            raise StudyError(
+                f"workers must be a positive number or auto, but got {self.workers!r}."
+            )
         self.enqueued_points()
 
     @property

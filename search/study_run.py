@@ -12,6 +12,7 @@ from search.study_config import StudyConfig, StudyError
 from search.tracking import Tracker, open_tracker
 from search.trial import TrialRunner
 from trainer.data import load_fashion_mnist
+from trainer.keras_session import CompileCache
 from trainer.splits import split
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,12 @@ def run_study(
     retrain: bool = True,
     search: bool = True,
     budget: Budget | None = None,
+    searched: bool = False,
 ) -> StudyResult:
-    """Runs the study's remaining trials (unless ``search`` is False), then retrains the best,
-    all within ``budget`` (default: the study's, counted from now).
+    """Runs the study's remaining trials (unless ``search`` is False: ``searched`` says other
+    processes, the workers, ran them), then retrains the best, all within ``budget`` (default:
+    the study's, counted from now). Under JAX, every XLA program is kept in the study's
+    compilation cache (``jax_cache/``), shared by the workers and the retrain.
 
     Raises:
         StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
@@ -43,6 +47,7 @@ def run_study(
     )
     engine = open_engine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
+    cache = CompileCache.open(str((config.output_dir / "jax_cache").absolute()))
     tracker = open_tracker(config)
     runner = TrialRunner(config, splits, tracker, budget or Budget(config.budget_seconds))
     if runner.budget.limited:
@@ -54,16 +59,20 @@ def run_study(
     best = engine.search(runner) if search else engine.best()
     _write_views(config, engine, tracker, dashboard=False)
     if best is None:
-        if not search:
+        if not search and not searched:
             raise StudyError(
                 f"study {config.name} has no completed trial to retrain; run it without "
                 "--retrain-only first."
             )
         logger.warning("no trial completed: nothing to retrain")
+        if cache is not None:
+            logger.info("%s", cache.summary())
         _write_views(config, engine, tracker, compare=False)
         return StudyResult(None, None)
     logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
     model = retrain_best(config, best, data, runner) if retrain else None
+    if cache is not None:
+        logger.info("%s", cache.summary())
     _write_views(config, engine, tracker, compare=model is not None)
     return StudyResult(best, model)
 

@@ -1,8 +1,11 @@
-"""Two workers share one study on a real PostgreSQL server: exactly the requested trials."""
+"""Workers sharing a study: two processes on a real PostgreSQL server, and ``--workers N``
+under one parent on SQLite; exactly the requested trials either way."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import signal
 import subprocess
 from pathlib import Path
 
@@ -13,7 +16,9 @@ from optuna.trial import TrialState
 
 from search import compare
 from search.engines.optuna_storage import normalise
-from tests.search.conftest import quiet_env, search_command
+from search.engines.optuna_study import is_counted
+from search.tracking import open_tracker
+from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +61,65 @@ def test_two_workers_share_one_postgres_study(studies_dir: Path, postgres_url: s
     table = pandas.read_csv(studies_dir / "tiny" / "compare.csv")
     assert len(table) == 4 and list(table.columns[:2]) == ["run_name", "state"]
     assert set(table["state"]) <= {"complete", "pruned"}
+
+
+def test_workers_share_a_sqlite_study_and_the_retrain_reuses_their_compiled_programs(
+    studies_dir: Path,
+) -> None:
+    """``--workers 2`` under JAX: exactly the requested trials, each number once, two at a
+    time, one MLflow run each; the retrain in the parent loads the workers' XLA programs from
+    the study's compilation cache."""
+    env = {**quiet_env(), "KERAS_BACKEND": "jax"}
+    command = search_command(studies_dir, "--workers", "2", "--trials", "4", "--epochs", "1")
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    config = tiny_config(studies_dir)
+    trials = optuna.load_study(study_name="tiny", storage=config.storage_url).get_trials()
+    assert sorted(t.number for t in trials) == [0, 1, 2, 3]
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    spans = [(t.datetime_start, t.datetime_complete) for t in trials]
+    assert any(a[0] < b[1] and b[0] < a[1] for a, b in itertools.combinations(spans, 2))
+    for worker in ("[w1]", "[w2]"):
+        assert re.search(rf"^{re.escape(worker)} .*trial optuna-\d+ started", done.stderr, re.M)
+
+    runs = open_tracker(config, create=False).runs()
+    keys = sorted(run.key for run in runs if run.key.startswith("optuna-"))
+    assert keys == ["optuna-0", "optuna-1", "optuna-2", "optuna-3"]
+    assert (config.output_dir / "jax_cache").is_dir()
+    (loaded,) = re.findall(
+        r"^\S+ \S+ INFO search.study_run: JAX .*?(\d+) programs loaded", done.stderr, re.M
+    )
+    assert int(loaded) > 0, "the retrain compiled everything again"
+
+
+def test_ctrl_c_stops_every_worker_and_the_same_command_resumes(studies_dir: Path) -> None:
+    command = search_command(
+        studies_dir, "--workers", "2", "--trials", "4", "--epochs", "3", "--no-retrain"
+    )
+    command += ["--pruner", "none", "--tracking", "none"]
+    parent = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet_env()
+    )
+    wait_for_line(parent, "epoch 1/3")
+    parent.send_signal(signal.SIGINT)
+    output = parent.communicate(timeout=120)[0]
+    assert parent.returncode == 130, output[-2000:]
+    assert "run the same command to resume" in output
+
+    config = tiny_config(studies_dir)
+    study = optuna.load_study(study_name="tiny", storage=config.storage_url)
+    assert not [t for t in study.get_trials() if t.state == TrialState.RUNNING], "a worker lives"
+
+    again = subprocess.run(command, capture_output=True, text=True, env=quiet_env(), timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    counted = [t for t in study.get_trials() if is_counted(t)]
+    assert len(counted) == 4 and all(t.state != TrialState.RUNNING for t in counted)
+
+
+def test_keras_tuner_refuses_workers_in_one_line(studies_dir: Path) -> None:
+    command = search_command(studies_dir, "--workers", "2", "--engine", "keras-tuner")
+    done = subprocess.run(command, capture_output=True, text=True, env=quiet_env(), timeout=120)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "--workers 2 needs engine optuna" in line
