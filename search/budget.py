@@ -51,6 +51,8 @@ class Throughput:
     train: float
     validation: float
     compile_seconds: float = 0.0
+    #: the fastest steady epoch, training and validation (the first epoch compiles)
+    steady_epoch_seconds: float = 0.0
 
     def epoch_seconds(self, train_images: int, validation_images: int) -> float:
         return train_images / self.train + validation_images / self.validation
@@ -60,6 +62,7 @@ class Throughput:
             "train_images_per_second": self.train,
             "val_images_per_second": self.validation,
             "compile_seconds": self.compile_seconds,
+            "steady_epoch_seconds": self.steady_epoch_seconds,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Throughput:
                 float(attrs["train_images_per_second"]),
                 float(attrs["val_images_per_second"]),
                 float(attrs.get("compile_seconds", 0.0)),
+                float(attrs.get("steady_epoch_seconds", 0.0)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -92,8 +96,9 @@ class Throughput:
         validation = min(validation for _, validation in pairs)
         if train <= 0 or validation <= 0:
             return None
-        compile_seconds = max(0.0, epochs[0] - min(epochs[steady]))
-        return cls(train_images / train, validation_images / validation, compile_seconds)
+        fastest = min(epochs[steady])
+        compile_seconds = max(0.0, epochs[0] - fastest)
+        return cls(train_images / train, validation_images / validation, compile_seconds, fastest)
 
 
 class Budget:

@@ -122,7 +122,7 @@ def cost(records: Sequence[TrialRecord]) -> go.Figure:
     for column, (label, read) in enumerate(
         (("parameters", lambda r: r.parameter_count), ("seconds", lambda r: r.seconds)), start=1
     ):
-        points = [(read(r), r.value, r.key) for r in chosen if read(r) is not None]
+        points = [(read(r), r.value, _cost_label(r)) for r in chosen if read(r) is not None]
         figure.add_trace(
             go.Scatter(
                 x=[p[0] for p in points],
@@ -151,6 +151,16 @@ def cost(records: Sequence[TrialRecord]) -> go.Figure:
     figure.update_yaxes(title_text="validation accuracy", row=1, col=1)
     figure.update_layout(height=420)
     return figure
+
+
+def _cost_label(record: TrialRecord) -> str:
+    """The trial's key and, where measured, how its time splits (compilation, steady epoch)."""
+    parts = [record.key]
+    if "compile_seconds" in record.metrics:
+        parts.append(f"compile {record.metrics['compile_seconds']:.1f} s")
+    if record.metrics.get("steady_epoch_seconds"):
+        parts.append(f"steady epoch {record.metrics['steady_epoch_seconds']:.1f} s")
+    return ", ".join(parts)
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:

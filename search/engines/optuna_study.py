@@ -24,6 +24,9 @@ from search.study_config import StudyConfig, StudyError
 
 logger = logging.getLogger(__name__)
 
+#: How a trial's time splits, kept with the trial (so also without a tracker).
+TIMING_ATTRS = ("compile_seconds", "steady_epoch_seconds")
+
 COUNTED = "counted"
 SETUP_LOCK = "optuna-storage-setup"
 RUN_ID = "run_id"
@@ -148,6 +151,11 @@ def trial_records(study: optuna.Study) -> list[TrialRecord]:
                 reason=str(
                     trial.user_attrs.get("fail_reason") or trial.user_attrs.get("prune_reason", "")
                 ),
+                metrics={
+                    key: float(trial.user_attrs[key])
+                    for key in TIMING_ATTRS
+                    if key in trial.user_attrs
+                },
             )
         )
     return records

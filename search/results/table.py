@@ -28,6 +28,8 @@ SUMMARY_METRICS = (
     "test_accuracy",
     "epochs_run",
     "trial_seconds",
+    "compile_seconds",
+    "steady_epoch_seconds",
     "parameter_count",
 )
 HIDDEN_PARAMS = (

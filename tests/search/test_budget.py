@@ -51,6 +51,7 @@ def test_throughput_is_measured_on_steady_epochs() -> None:
     assert measured.train == pytest.approx(100.0)  # the fastest: 10 s (of 10, 10, 10) for 1000
     assert measured.validation == pytest.approx(250.0)  # the fastest: 2 s (of 2, 4, 2) for 500
     assert measured.compile_seconds == pytest.approx(18.0)
+    assert measured.steady_epoch_seconds == pytest.approx(12.0)
     assert measured.epoch_seconds(5000, 1000) == pytest.approx(54.0)
     assert Throughput.from_attrs(measured.as_attrs()) == measured
     assert Throughput.measure({"epoch_seconds": [1.0]}, 10, 10) is None
