@@ -89,13 +89,7 @@ def fit(
     """
     standard = [
         TerminateOnNaNEpoch(),
-        keras.callbacks.EarlyStopping(
-            monitor="val_accuracy",
-            mode="max",
-            patience=EARLY_STOPPING_PATIENCE,
-            restore_best_weights=True,
-            verbose=0,
-        ),
+        EarlyStoppingOnDevice(EARLY_STOPPING_PATIENCE),
         EpochLog(epochs),
     ]
     started = time.perf_counter()
@@ -146,6 +140,46 @@ class TerminateOnNaNEpoch(keras.callbacks.Callback):
         if loss is not None and not math.isfinite(float(loss)):
             logger.error("epoch %d: the loss is %s; training stops", epoch + 1, loss)
             self.model.stop_training = True
+
+
+class EarlyStoppingOnDevice(keras.callbacks.Callback):
+    """Keras's ``EarlyStopping(monitor="val_accuracy", restore_best_weights=True)``, keeping
+    the best epoch's weights as copies on the device.
+
+    Keras's callback copies every weight to the host (``get_weights``) at each improving epoch,
+    one synchronous transfer a variable: on a GPU, where a seed-sized epoch takes about a
+    second, that stalls the device each time. Here the copy stays where the weights are, and
+    is written back once, at the end. Ties keep the first best epoch, as Keras does.
+    """
+
+    def __init__(self, patience: int) -> None:
+        super().__init__()
+        self.patience = patience
+        self.best = -math.inf
+        self.best_epoch = -1
+        self.wait = 0
+        self.best_weights: list[Any] | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.best, self.best_epoch, self.wait, self.best_weights = -math.inf, -1, 0, None
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        value = (logs or {}).get("val_accuracy")
+        if value is None:
+            return
+        if float(value) > self.best:
+            self.best, self.best_epoch, self.wait = float(value), epoch, 0
+            self.best_weights = [keras.ops.copy(weight.value) for weight in self.model.weights]
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self.best_weights is None:
+            return
+        for weight, saved in zip(self.model.weights, self.best_weights, strict=True):
+            weight.assign(saved)
 
 
 class EpochLog(keras.callbacks.Callback):

@@ -7,6 +7,7 @@ import pytest
 
 from model_space import CNN_SPACE, build_cnn
 from trainer.fit import (
+    EarlyStoppingOnDevice,
     EpochLog,
     TerminateOnNaNEpoch,
     _summarise,
@@ -91,3 +92,20 @@ def test_label_smoothing_reaches_the_loss(small_splits, smoothing: float) -> Non
 def test_ties_report_the_first_best_epoch_as_early_stopping_restores_it() -> None:
     result = _summarise({"loss": [1.0, 0.9, 0.8], "val_accuracy": [0.7, 0.8, 0.8]}, 1.0)
     assert result.best_epoch == 2 and result.val_accuracy == 0.8
+
+
+def test_early_stopping_restores_the_first_best_epochs_weights_and_stops_on_patience() -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stopping = EarlyStoppingOnDevice(patience=2)
+    stopping.set_model(model)
+    stopping.on_train_begin()
+    model.stop_training = False
+    for epoch, value in enumerate([0.5, 0.8, 0.8, 0.7]):
+        model.layers[0].kernel.assign(np.full((2, 1), float(epoch), dtype="float32"))
+        stopping.on_epoch_end(epoch, {"val_accuracy": value})
+        assert model.stop_training is (epoch == 3)
+    stopping.on_train_end()
+    assert stopping.best_epoch == 1
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[0].kernel), 1.0)
