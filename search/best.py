@@ -14,7 +14,7 @@ from model_space.tta import served_model
 from search.budget import RETRAIN_OVERHEAD_SECONDS
 from search.engines import BestTrial
 from search.study_config import StudyConfig
-from search.tracking import Tracker
+from search.tracking import RunState, Tracker
 from search.trial import EpochTracking, StopAtBudget, TrialRunner
 from trainer.data import CLASS_NAMES, FashionMnist
 from trainer.evaluate import evaluate
@@ -89,12 +89,17 @@ def retrain_best(
     except Exception as error:
         run.end("failed", f"{type(error).__name__}: {error}")
         raise
-    if len(accuracies) > 1:
-        _add_seeds_to_metadata(config, accuracies)
-    run.log_metrics(_final_metrics(job, accuracies))
-    run.log_confusion_matrix(CLASS_NAMES, job.test.confusion_matrix)
-    run.set_tags({"source_trial": best.key, "model_dir": job.model_dir, "role": "best"})
-    version = _register(config, tracker, run.run_id, job, best)
+    try:
+        if len(accuracies) > 1:
+            _add_seeds_to_metadata(config, accuracies)
+        run.log_metrics(_final_metrics(job, accuracies))
+        run.log_confusion_matrix(CLASS_NAMES, job.test.confusion_matrix)
+        run.set_tags({"source_trial": best.key, "model_dir": job.model_dir, "role": "best"})
+        version = _register(config, tracker, run.run_id, job, best)
+    except BaseException as error:  # the export stands; the run must not stay RUNNING
+        state: RunState = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        run.end(state, f"logging or registering failed: {type(error).__name__}: {error}")
+        raise
     run.end("complete")
     return BestModel(job, run.run_id, version, accuracies)
 

@@ -109,7 +109,8 @@ class TrialRunner:
         name = run_name(
             params, datetime.now(UTC), experiment=self.tracker.experiment, suffix=f"t{number}"
         )
-        run = self.tracker.start_run(name, self._run_params(params, number), key)
+        epochs = epochs or self.config.epochs
+        run = self.tracker.start_run(name, self._run_params(params, number, epochs), key)
         on_start(run)
         started = time.perf_counter()
         budget_stop = StopAtBudget(self.budget, reserve)
@@ -118,7 +119,7 @@ class TrialRunner:
             model, fitted = train_model(
                 params,
                 self.splits,
-                epochs=epochs or self.config.epochs,
+                epochs=epochs,
                 seed=self.config.seed,
                 callbacks=[EpochTracking(run), *callbacks, *extra],
             )
@@ -169,14 +170,14 @@ class TrialRunner:
             throughput=throughput,
         )
 
-    def _run_params(self, params: Mapping[str, Any], number: int) -> dict[str, Any]:
+    def _run_params(self, params: Mapping[str, Any], number: int, epochs: int) -> dict[str, Any]:
         return {
             **params,
             "engine": self.config.engine,
             "algorithm": self.config.algorithm,
             "trial_number": number,
             "seed": self.config.seed,
-            "epochs": self.config.epochs,
+            "epochs": epochs,
             "subset": self.config.subset or len(self.splits.y_train),
         }
 
