@@ -131,14 +131,28 @@ class VertexTracker:
         return self._experiment
 
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> VertexRun:
-        """Starts ``name``; a name already taken gets ``-r2``, ``-r3``... deterministically."""
+        """Starts ``name`` after deleting any unfinished run of ``key`` (its worker was
+        killed); a name already taken gets ``-r2``, ``-r3``... deterministically."""
+        for stale in self._unfinished(key):
+            logger.info("discarding the unfinished run %s of %s", stale, key)
+            aiplatform.ExperimentRun(stale, experiment=self._experiment).delete()
         chosen = start_run(name)
         aiplatform.log_params({"trial_key": key, **{k: cast(v) for k, v in params.items()}})
         return VertexRun(chosen, self._time_series)
 
     def close_orphans(self, keys: Sequence[str]) -> int:
-        """Vertex AI ends a run whose process died as it stands; nothing to close here."""
-        return 0
+        """Ends the unfinished runs of ``keys`` as CANCELLED (``trial_state`` interrupted)."""
+        closed = 0
+        for key in keys:
+            for stale in self._unfinished(key):
+                run = aiplatform.ExperimentRun(stale, experiment=self._experiment)
+                run.log_params({"trial_state": "interrupted"})
+                run.end_run(state=_STATES["interrupted"])
+                closed += 1
+        return closed
+
+    def _unfinished(self, key: str) -> list[str]:
+        return [r.name for r in self.runs() if r.key == key and r.state == "running"]
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs as ``aiplatform.get_experiment_df`` gives them; the state is

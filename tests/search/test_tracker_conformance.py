@@ -23,7 +23,6 @@ from tests.search.conftest import tiny_config
 
 #: Trackers that keep runs (``none`` keeps nothing and reads back nothing, by design).
 KEEPS_RUNS = {"mlflow", "vertex"}
-ISSUE_11 = "issue 11: the Vertex tracker renames a re-started run instead of discarding it"
 
 
 class FakeExperiment:
@@ -42,6 +41,23 @@ class FakeExperiment:
         monkeypatch.setattr(aiplatform, "log_time_series_metrics", lambda *a, **k: None)
         monkeypatch.setattr(aiplatform, "log_classification_metrics", lambda *a, **k: None)
         monkeypatch.setattr(aiplatform, "get_experiment_df", self.get_experiment_df)
+        monkeypatch.setattr(aiplatform, "ExperimentRun", self.experiment_run)
+
+    def experiment_run(self, run_name: str, experiment: str, **kwargs: Any) -> Any:
+        """``aiplatform.ExperimentRun(name, experiment)``: an existing run, by name."""
+        runs, record = self.runs, self.runs[run_name]
+
+        class Run:
+            def delete(self, **kwargs: Any) -> None:
+                del runs[run_name]
+
+            def log_params(self, params: dict[str, Any]) -> None:
+                record["params"].update(params)
+
+            def end_run(self, state: Any = None) -> None:
+                record["state"] = getattr(state, "name", "COMPLETE")
+
+        return Run()
 
     def init(self, **kwargs: Any) -> None:
         return None
@@ -122,18 +138,14 @@ def test_every_end_state_reads_back_in_the_one_vocabulary(
     assert set(states.values()) <= set(STATES)
 
 
-def test_a_restarted_trial_leaves_one_run(name: str, tracker: Tracker, request) -> None:
-    if name == "vertex":
-        request.applymarker(pytest.mark.xfail(reason=ISSUE_11, strict=True))
+def test_a_restarted_trial_leaves_one_run(name: str, tracker: Tracker) -> None:
     tracker.start_run("custom-cnn-x-t3", {"dropout": 0.1}, "k-3")  # its worker was killed
     tracker.start_run("custom-cnn-x-t3", {"dropout": 0.1}, "k-3").end("complete")
     keys = [record.key for record in tracker.runs()]
     assert keys.count("k-3") == (1 if name in KEEPS_RUNS else 0)
 
 
-def test_orphans_are_closed_as_interrupted(name: str, tracker: Tracker, request) -> None:
-    if name == "vertex":
-        request.applymarker(pytest.mark.xfail(reason=ISSUE_11, strict=True))
+def test_orphans_are_closed_as_interrupted(name: str, tracker: Tracker) -> None:
     tracker.start_run("custom-cnn-x-t4", {"dropout": 0.1}, "k-4")
     tracker.start_run("custom-cnn-x-t5", {"dropout": 0.1}, "k-5").end("complete")
     closed = tracker.close_orphans(["k-4", "k-5"])
