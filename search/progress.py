@@ -41,7 +41,15 @@ class Progress:
                 self.total,
                 self.best,
             )
-        logger.info("searching with %s: %d trials to run", engine, max(self.total - self.done, 0))
+        if self.done >= self.total:
+            logger.info(
+                "nothing to search: the study already holds %d finished trials of the %d asked "
+                "for (raise --trials to run more)",
+                self.done,
+                self.total,
+            )
+            return
+        logger.info("searching with %s: %d trials to run", engine, self.total - self.done)
 
     def trial_started(self, key: str, params: Mapping[str, Any]) -> None:
         shown = " ".join(f"{k}={_format(v)}" for k, v in params.items())

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import threading
 from typing import Any
 
@@ -24,10 +26,13 @@ from search.engines.optuna_samplers import make_sampler
 from search.engines.optuna_space import suggest
 from search.engines.optuna_study import (
     COUNTED,
+    HOST,
+    PID,
     RUN_ID,
     RUN_NAME,
     best_points_of,
     best_trial,
+    fail_dead_local_trials,
     is_counted,
     quiet_heartbeat_warnings,
 )
@@ -52,6 +57,7 @@ class OptunaSearch:
     def optimize(self) -> BestTrial | None:
         """Runs trials until the study holds ``config.trials`` counted trials."""
         with self.lock.held(), quiet_heartbeat_warnings():
+            fail_dead_local_trials(self.study)
             optuna.storages.fail_stale_trials(self.study)
             trials = self.study.get_trials(deepcopy=False)
             self.study.sampler = make_sampler(
@@ -76,6 +82,7 @@ class OptunaSearch:
 
     def _next_trial(self) -> optuna.Trial | None:
         with self.lock.held(), quiet_heartbeat_warnings():
+            fail_dead_local_trials(self.study)
             optuna.storages.fail_stale_trials(self.study)
             trials = self.study.get_trials(deepcopy=False)
             if sum(is_counted(t) for t in trials) >= self.config.trials:
@@ -84,6 +91,8 @@ class OptunaSearch:
                 return None
             trial = self.study.ask()
             self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
+            trial.set_user_attr(HOST, socket.gethostname())
+            trial.set_user_attr(PID, os.getpid())
             return trial
 
     def _budget_allows(self, trials: list[FrozenTrial]) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +33,9 @@ COUNTED = "counted"
 SETUP_LOCK = "optuna-storage-setup"
 RUN_ID = "run_id"
 RUN_NAME = "run_name"
+#: The machine and process that run a trial, so a dead local worker is noticed at once.
+HOST = "host"
+PID = "pid"
 
 
 @contextmanager
@@ -124,6 +129,33 @@ def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dic
         except ValueError as error:
             logger.warning("enqueue_from: %s trial %d skipped: %s", source, trial.number, error)
     return points
+
+
+def fail_dead_local_trials(study: optuna.Study) -> int:
+    """Fails (not counted, so run again) the running trials whose worker ran on this machine
+    and is gone: a rerun right after a crash takes them over at once. Trials of other machines
+    are left to the heartbeat. Returns how many. Call it under the study lock."""
+    host, failed = socket.gethostname(), 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid = trial.user_attrs.get(PID)
+        if trial.user_attrs.get(HOST) != host or not isinstance(pid, int) or _alive(pid):
+            continue
+        logger.info(
+            "trial optuna-%d: its worker (process %d) is gone; it runs again", trial.number, pid
+        )
+        study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+        failed += 1
+    return failed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def trial_records(study: optuna.Study) -> list[TrialRecord]:

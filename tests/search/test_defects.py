@@ -64,3 +64,14 @@ def test_a_failed_registration_ends_the_best_run_as_failed(studies_dir: Path, mo
         run_study(config)
     (best,) = [r for r in open_tracker(config, create=False).runs() if r.key.startswith("best-")]
     assert best.state == "failed"
+
+
+def test_a_search_with_nothing_to_do_says_so_and_why(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from search.progress import Progress
+
+    with caplog.at_level(logging.INFO, logger="search"):
+        Progress(3, done=3).begin("optuna (tpe)")
+    assert "nothing to search: the study already holds 3 finished trials of the 3" in caplog.text
+    assert "raise --trials" in caplog.text

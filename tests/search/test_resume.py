@@ -13,7 +13,13 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from search.engines.optuna_study import is_counted
-from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
+from tests.search.conftest import (
+    quiet_env,
+    search_command,
+    tiny_config,
+    wait_for_line,
+    write_study,
+)
 
 SETTINGS = ("--no-retrain", "--epochs", "3", "--pruner", "none")
 
@@ -83,17 +89,19 @@ def test_sigterm_mid_trial_then_resume(studies_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_killed_worker_then_resume(studies_dir: Path) -> None:
-    """SIGKILL leaves the trial RUNNING; once its heartbeat is stale it is failed and its run
-    closed, and the same command finishes the study."""
+def test_killed_worker_then_resume_at_once(studies_dir: Path) -> None:
+    """SIGKILL leaves the trial RUNNING; the same command right away sees that its worker, a
+    process of this machine, is gone: the trial is failed (not counted), its run closed, and
+    the study finished, without waiting for the heartbeat."""
+    write_study(studies_dir, heartbeat_seconds=600)
     process = _start(studies_dir)
     wait_for_line(process, "trial optuna-1 started")
     time.sleep(2)
     process.kill()
     process.wait(timeout=60)
-    time.sleep(5)  # more than twice the tiny study's 2-second heartbeat
 
     log = _rerun(studies_dir)
+    assert "trial optuna-1: its worker (process" in log
     assert "closed 1 run(s) left open by a worker that was killed" in log
     assert "trial optuna-0 started" not in log
     _check_resumed_study(studies_dir, interrupted=1)
