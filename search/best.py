@@ -56,6 +56,7 @@ def retrain_best(
         validation_size=config.validation_size,
         seed=config.seed,
         tta=config.tta,
+        checkpoint_dir=str(config.checkpoint_dir(f"best-{best.key}").absolute()),
     )
     name = run_name(best.params, datetime.now(UTC), experiment=tracker.experiment, suffix="best")
     logger.info(

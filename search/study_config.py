@@ -172,6 +172,10 @@ class StudyConfig:
         """Whether the MLflow store exists already (opening it would create an empty one)."""
         return self.tracking_uri is not None or (self.output_dir / "mlflow.db").exists()
 
+    def checkpoint_dir(self, key: str) -> Path:
+        """Where trial (or retrain) ``key`` keeps its epoch checkpoint while it runs."""
+        return self.output_dir / "checkpoints" / key
+
     @property
     def best_dir(self) -> Path:
         return self.output_dir / "best"

@@ -22,6 +22,7 @@ from model_space import run_name
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
 from search.study_config import StudyConfig
 from search.tracking import Run, RunState, Tracker
+from trainer.checkpoint import Checkpoint
 from trainer.job import train_model
 from trainer.splits import Splits
 
@@ -115,6 +116,7 @@ class TrialRunner:
         started = time.perf_counter()
         budget_stop = StopAtBudget(self.budget, reserve)
         extra = [budget_stop] if self.budget.limited else []
+        checkpoint = Checkpoint(str(self.config.checkpoint_dir(key)))
         try:
             model, fitted = train_model(
                 params,
@@ -122,11 +124,13 @@ class TrialRunner:
                 epochs=epochs,
                 seed=self.config.seed,
                 callbacks=[EpochTracking(run), *callbacks, *extra],
+                checkpoint=checkpoint,
             )
         except KeyboardInterrupt:
             run.end("interrupted", "the worker was interrupted")
-            raise
+            raise  # the checkpoint stays: the same command continues this trial
         except Exception as error:  # a failed trial must not stop the search
+            checkpoint.delete()
             reason = f"{type(error).__name__}: {error}".strip()
             logger.warning("trial %s failed: %s", key, reason.splitlines()[0])
             run.end("failed", reason)
@@ -139,6 +143,7 @@ class TrialRunner:
                 run_id=run.run_id,
                 run_name=name,
             )
+        checkpoint.delete()
         seconds = time.perf_counter() - started
         state: RunState = "pruned" if is_pruned() or budget_stop.stopped else "complete"
         reason = "stopped by the time budget" if budget_stop.stopped else ""
@@ -198,6 +203,11 @@ class EpochTracking(keras.callbacks.Callback):
         }
         if metrics:
             self.run.log_metrics(metrics, step=epoch + 1)
+
+    def restored(self, history: dict[str, list[float]]) -> None:
+        """Logs the epochs a checkpoint brought back, so the run holds each epoch once."""
+        for index in range(len(history.get("loss", []))):
+            self.on_epoch_end(index, {k: v[index] for k, v in history.items() if index < len(v)})
 
 
 class StopAtBudget(keras.callbacks.Callback):

@@ -18,6 +18,7 @@ from typing import Any
 import keras
 
 from model_space.space import NUM_CLASSES
+from trainer.checkpoint import Checkpoint, EpochCheckpoint, fingerprint
 from trainer.splits import Splits
 
 logger = logging.getLogger(__name__)
@@ -79,31 +80,53 @@ def fit(
     params: Mapping[str, Any],
     epochs: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    checkpoint: Checkpoint | None = None,
+    seed: int = 0,
 ) -> FitResult:
     """Fits a compiled model with validation, early stopping and NaN termination.
 
     No standard callback hooks individual batches, so Keras dispatches steps asynchronously.
 
     ``callbacks`` (such as a pruner's report or a tracker) run after the standard ones, so they
-    see the learning rate and timing that ``EpochLog`` adds to each epoch's logs.
+    see the learning rate and timing that ``EpochLog`` adds to each epoch's logs. Callbacks with
+    a ``restored(history)`` method are told the epochs a checkpoint brought back first.
+
+    With ``checkpoint``, the fit's state is saved at the end of every epoch, and a fit of the
+    same parameters, data sizes, epochs and seed continues from it after its last epoch.
     """
-    standard = [
-        TerminateOnNaNEpoch(),
-        EarlyStoppingOnDevice(EARLY_STOPPING_PATIENCE),
-        EpochLog(epochs),
-    ]
+    stopping = EarlyStoppingOnDevice(EARLY_STOPPING_PATIENCE)
+    standard: list[keras.callbacks.Callback] = [TerminateOnNaNEpoch(), stopping, EpochLog(epochs)]
+    initial_epoch, restored_history = 0, {}
+    if checkpoint is not None:
+        key = fingerprint(
+            params, epochs=epochs, seed=seed, train=len(splits.y_train), val=len(splits.y_val)
+        )
+        restored = checkpoint.restore(model, key)
+        if restored is not None:
+            initial_epoch, restored_history = restored.epoch, restored.history
+            stopping.resume(restored.stopping, restored.best_weights)
+            logger.info("continuing from the checkpoint of epoch %d of %d", initial_epoch, epochs)
+            for callback in callbacks:
+                if hasattr(callback, "restored"):
+                    callback.restored(restored_history)
+        standard.append(EpochCheckpoint(checkpoint, key, stopping, restored_history))
     started = time.perf_counter()
     history = model.fit(
         splits.x_train,
         one_hot(splits.y_train),
         batch_size=int(params["batch_size"]),
         epochs=epochs,
+        initial_epoch=initial_epoch,
         validation_data=(splits.x_val, one_hot(splits.y_val)),
         callbacks=[*standard, *callbacks],
         shuffle=True,
         verbose=0,
     )
-    return _summarise(history.history, time.perf_counter() - started)
+    merged = {
+        name: [*restored_history.get(name, []), *history.history.get(name, [])]
+        for name in {*restored_history, *history.history}
+    }
+    return _summarise(merged, time.perf_counter() - started)
 
 
 def _summarise(history: dict[str, list[float]], seconds: float) -> FitResult:
@@ -159,9 +182,24 @@ class EarlyStoppingOnDevice(keras.callbacks.Callback):
         self.best_epoch = -1
         self.wait = 0
         self.best_weights: list[Any] | None = None
+        self._resumed = False
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.best, self.best_epoch, self.wait, self.best_weights = -math.inf, -1, 0, None
+        if not self._resumed:
+            self.best, self.best_epoch, self.wait, self.best_weights = -math.inf, -1, 0, None
+
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint keeps (the best weights go beside it)."""
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def resume(self, state: Mapping[str, Any], best_weights: list[Any] | None) -> None:
+        """Continues from a checkpoint's ``state()`` and best weights."""
+        self.best, self.best_epoch = float(state["best"]), int(state["best_epoch"])
+        self.wait = int(state["wait"])
+        self.best_weights = (
+            None if best_weights is None else [keras.ops.convert_to_tensor(w) for w in best_weights]
+        )
+        self._resumed = True
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         value = (logs or {}).get("val_accuracy")

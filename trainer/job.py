@@ -14,6 +14,7 @@ import keras
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
 from model_space.tta import served_model
+from trainer.checkpoint import Checkpoint
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.errors import TrainingDiverged
 from trainer.evaluate import Evaluation, evaluate
@@ -53,8 +54,10 @@ def train_model(
     epochs: int,
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    checkpoint: Checkpoint | None = None,
 ) -> tuple[keras.Model, FitResult]:
-    """Seeds every random source, builds, compiles and fits the CNN for ``params``.
+    """Seeds every random source, builds, compiles and fits the CNN for ``params``; with
+    ``checkpoint``, saves every epoch and continues from an earlier fit's last epoch.
 
     Keras's and TensorFlow's global state from earlier models (a search's previous trials) is
     freed first, so memory does not grow from trial to trial.
@@ -73,7 +76,7 @@ def train_model(
         len(splits.y_val),
         epochs,
     )
-    return model, fit(model, splits, params, epochs, callbacks)
+    return model, fit(model, splits, params, epochs, callbacks, checkpoint=checkpoint, seed=seed)
 
 
 def train_job(
@@ -108,8 +111,15 @@ def train_job(
     splits = split(
         data, validation_size=settings.validation_size, subset=settings.subset, seed=settings.seed
     )
+    checkpoint_dir = settings.resolved_checkpoint_dir()
+    checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir else None
     model, fitted = train_model(
-        point, splits, epochs=settings.epochs, seed=settings.seed, callbacks=callbacks
+        point,
+        splits,
+        epochs=settings.epochs,
+        seed=settings.seed,
+        callbacks=callbacks,
+        checkpoint=checkpoint,
     )
     if fitted.diverged:
         raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
@@ -132,6 +142,8 @@ def train_job(
     )
     export_model(served, model_dir, metadata)
     logger.info("exported %s to %s", name, model_dir)
+    if checkpoint is not None:
+        checkpoint.delete()  # the export is complete: nothing left to continue
     if settings.reports_hypertune:
         report_val_accuracy(fitted.val_accuracy, fitted.best_epoch)
     if settings.experiment:

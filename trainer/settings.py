@@ -32,6 +32,9 @@ class RunSettings:
         experiment: log the job as a run of this Vertex AI Experiments experiment.
         tta: evaluate and serve with flip test-time augmentation (the mean of the predictions
             on the image and its mirror); the exported model then averages too.
+        checkpoint_dir: where the fit's state is saved each epoch, local or ``gs://``
+            (``None``: ``$AIP_CHECKPOINT_DIR`` when set, as on Vertex AI, else no checkpoints); a
+            job run again with the same settings continues after the last saved epoch.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -43,6 +46,7 @@ class RunSettings:
     hypertune: bool = False
     experiment: str | None = None
     tta: bool = False
+    checkpoint_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -57,6 +61,10 @@ class RunSettings:
             or os.environ.get("AIP_MODEL_DIR")
             or os.path.join(LOCAL_MODEL_ROOT, run_name)
         )
+
+    def resolved_checkpoint_dir(self) -> str | None:
+        """``checkpoint_dir``, else ``$AIP_CHECKPOINT_DIR`` (read now), else none."""
+        return self.checkpoint_dir or os.environ.get("AIP_CHECKPOINT_DIR") or None
 
     @property
     def reports_hypertune(self) -> bool:

@@ -59,3 +59,21 @@ def replace_dir(staged: Path, final: Path) -> None:
         shutil.rmtree(old)
     else:
         staged.rename(final)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Writes ``data`` to ``path`` (on ``gs://`` one object upload, complete or absent)."""
+    if is_remote(path):
+        gfile = _gfile()
+        gfile.makedirs(path.rsplit("/", 1)[0])
+        with gfile.GFile(path, "wb") as handle:
+            handle.write(data)
+        return
+    Path(path).write_bytes(data)
+
+
+def remove(path: str) -> None:
+    if is_remote(path):
+        _gfile().remove(path)
+    else:
+        Path(path).unlink(missing_ok=True)

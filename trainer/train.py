@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--experiment", help="log the job as a run of this Vertex AI Experiments experiment"
     )
     run.add_argument(
+        "--checkpoint-dir",
+        "--checkpoint_dir",
+        help="save the fit's state each epoch here, local or gs:// (default $AIP_CHECKPOINT_DIR "
+        "when set); the same command after an interruption continues after the last epoch",
+    )
+    run.add_argument(
         "--tta",
         action="store_true",
         help="flip test-time augmentation: evaluate and export the mean of the predictions on "
@@ -98,6 +104,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         hypertune=args.hypertune,
         experiment=args.experiment,
         tta=args.tta,
+        checkpoint_dir=args.checkpoint_dir,
     )
 
 

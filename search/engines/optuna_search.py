@@ -28,6 +28,7 @@ from search.engines.optuna_study import (
     COUNTED,
     HOST,
     PID,
+    RESUMES,
     RUN_ID,
     RUN_NAME,
     best_points_of,
@@ -39,6 +40,7 @@ from search.engines.optuna_study import (
 from search.progress import Progress
 from search.study_config import StudyConfig
 from search.trial import TrialOutcome, TrialRunner
+from trainer.checkpoint import CHECKPOINT_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ class OptunaSearch:
                 self.config.algorithm, self.config.seed + SEED_STRIDE * len(trials)
             )
             self._close_orphans(trials)
+            self._enqueue_interrupted(trials)
             self._enqueue()
         progress = self._progress()
         progress.begin(f"optuna ({self.config.algorithm}, pruner {self.config.pruner})")
@@ -104,9 +107,30 @@ class OptunaSearch:
         ]
         return self.runner.allows_trial(best.throughput if best else None, durations)
 
+    def _enqueue_interrupted(self, trials: list[FrozenTrial]) -> None:
+        """Queues first, once, each interrupted trial that left a checkpoint: the trial that
+        takes it continues from its last epoch (Optuna cannot run a finished trial number
+        again; the interrupted one is not counted, so nothing counts twice)."""
+        taken = {
+            t.user_attrs.get(RESUMES)
+            for t in trials
+            if t.state in (TrialState.WAITING, TrialState.RUNNING)
+        }
+        for trial in trials:
+            key = f"optuna-{trial.number}"
+            if trial.state != TrialState.FAIL or is_counted(trial) or key in taken:
+                continue
+            if (self.config.checkpoint_dir(key) / CHECKPOINT_FILE).exists():
+                self.study.enqueue_trial(dict(trial.params), user_attrs={RESUMES: key})
+                logger.info("trial %s was interrupted: the next trial continues it", key)
+
     def _run(self, trial: optuna.Trial, progress: Progress) -> None:
         params = suggest(trial, self.space)
         key = f"optuna-{trial.number}"
+        resumes = trial.user_attrs.get(RESUMES)
+        if resumes and self.config.checkpoint_dir(resumes).exists():
+            self.config.checkpoint_dir(resumes).rename(self.config.checkpoint_dir(key))
+            logger.info("trial %s continues the interrupted %s from its checkpoint", key, resumes)
         progress.trial_started(key, params)
         pruning = ReportToOptuna(trial)
         best = best_trial(self.study)
@@ -186,6 +210,12 @@ class ReportToOptuna(keras.callbacks.Callback):
         if self.trial.should_prune():
             self.pruned = True
             self.model.stop_training = True
+
+    def restored(self, history: dict[str, list[float]]) -> None:
+        """Reports the epochs a checkpoint brought back (the pruner decides from then on)."""
+        for step, value in enumerate(history.get("val_accuracy", []), start=1):
+            if math.isfinite(value):
+                self.trial.report(value, step=step)
 
 
 class Heartbeat:

@@ -36,6 +36,8 @@ RUN_NAME = "run_name"
 #: The machine and process that run a trial, so a dead local worker is noticed at once.
 HOST = "host"
 PID = "pid"
+#: The interrupted trial whose checkpoint a trial continues.
+RESUMES = "resumes"
 
 
 @contextmanager
