@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ import keras
 
 from model_space import CNN_SPACE
 from model_space.cnn import build_cnn
+from trainer.checkpoint import Checkpoint
 from trainer.data import load_fashion_mnist
 from trainer.fit import compile_model, one_hot, steps_per_epoch
 from trainer.job import train_model
@@ -134,10 +136,14 @@ def run_bare(splits: Splits, epochs: int, batch: int) -> EpochTimer:
     return timer
 
 
-def run_trainer(splits: Splits, epochs: int, batch: int, augmentation: float) -> EpochTimer:
+def run_trainer(
+    splits: Splits, epochs: int, batch: int, augmentation: float, checkpoint: bool = False
+) -> EpochTimer:
     params = CNN_SPACE.validate({"augmentation": augmentation, "batch_size": batch})
     timer = EpochTimer()
-    train_model(params, splits, epochs=epochs, seed=0, callbacks=[timer])
+    with tempfile.TemporaryDirectory() as folder:
+        saver = Checkpoint(folder) if checkpoint else None
+        train_model(params, splits, epochs=epochs, seed=0, callbacks=[timer], checkpoint=saver)
     return timer
 
 
@@ -148,7 +154,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs per variant (>= 2)")
     parser.add_argument("--batch-size", type=int, default=128, choices=(32, 64, 128, 256))
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
-    parser.add_argument("--skip-keras-layers", action="store_true", help="skip variant 4")
+    parser.add_argument("--skip-keras-layers", action="store_true", help="skip variant 5")
+    parser.add_argument(
+        "--checkpoints",
+        action="store_true",
+        help="only the trainer with and without a checkpoint each epoch (target <= 1.03)",
+    )
     args = parser.parse_args()
     splits = split(
         load_fashion_mnist(), validation_size=args.validation, subset=args.images, seed=0
@@ -161,7 +172,14 @@ def main() -> None:
             splits, args.epochs, args.batch_size, 1.0
         ),
     }
-    if not args.skip_keras_layers:
+    if args.checkpoints:
+        variants = {
+            "trainer, no augmentation": variants["trainer, no augmentation"],
+            "trainer, checkpoint each epoch": lambda: run_trainer(
+                splits, args.epochs, args.batch_size, 0.0, checkpoint=True
+            ),
+        }
+    elif not args.skip_keras_layers:
         variants["raw keras, keras augmentation layers"] = lambda: run_raw(
             splits, args.epochs, args.batch_size, True
         )
@@ -183,6 +201,10 @@ def main() -> None:
         print(f"-- images per {label} second (median of steady epochs)")
         for name, speed in speeds.items():
             print(f"{name:<38} {speed:>8.0f}")
+        if args.checkpoints:
+            ratio = speeds["trainer, no augmentation"] / speeds["trainer, checkpoint each epoch"]
+            print(f"epoch time with / without checkpoints  {ratio:.3f}   (target <= 1.03)")
+            continue
         raw, plain = speeds["raw keras, no augmentation"], speeds["trainer, no augmentation"]
         augmented = speeds["trainer, seed augmentation"]
         bare = speeds["trainer model, bare fit"]

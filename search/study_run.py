@@ -45,6 +45,7 @@ def run_study(
     splits = split(
         data, validation_size=config.validation_size, subset=config.subset, seed=config.seed
     )
+    open_tracker(config, create=False)  # a missing cloud project fails before anything is written
     engine = open_engine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     cache = CompileCache.open(str((config.output_dir / "jax_cache").absolute()))

@@ -28,28 +28,6 @@ def test_defaults_are_the_space_defaults() -> None:
     assert {name: getattr(args, name) for name in CNN_SPACE.names} == CNN_SPACE.defaults()
 
 
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--filters", "32-x-128"], "filters must be positive integers joined by '-'"),
-        (["--filters", "48-96-192"], "filters must be one of 16-32-64, 32-64-128, 64-128-256"),
-        (["--conv_dropout", "-0.1"], "conv_dropout must be between 0 and 0.5"),
-        (["--dense-dropout", "0.9"], "dense_dropout must be between 0.2 and 0.6"),
-        (["--units", "many"], "expected an integer"),
-        (["--learning_rate", "1"], "learning_rate must be between"),
-        (["--epochs", "-3"], "non-negative"),
-        (["--dropout", "0.3"], "unrecognized arguments: --dropout"),
-    ],
-)
-def test_bad_flags_are_one_line_and_exit_2(argv: list[str], message: str, capsys) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert message in err
-    assert len(err.strip().splitlines()) == 1
-
-
 def test_missing_data_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
     code = main(["--data-dir", str(tmp_path / "nowhere"), "--model-dir", str(tmp_path / "m")])
     err = capsys.readouterr().err.strip()
