@@ -63,6 +63,8 @@ def export_model(model: keras.Model, model_dir: str, metadata: dict[str, Any]) -
             storage.upload_tree(staged, model_dir)
         return
     final = Path(model_dir).absolute()
+    for stale in final.parent.glob(f".{final.name}.partial-*"):  # left by a killed process
+        shutil.rmtree(stale, ignore_errors=True)
     staged = final.with_name(f".{final.name}.partial-{os.getpid()}")
     try:
         _write(model, staged, metadata)

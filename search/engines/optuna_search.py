@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import socket
 import threading
 from typing import Any
@@ -120,9 +121,12 @@ class OptunaSearch:
             key = f"optuna-{trial.number}"
             if trial.state != TrialState.FAIL or is_counted(trial) or key in taken:
                 continue
-            if (self.config.checkpoint_dir(key) / CHECKPOINT_FILE).exists():
+            folder = self.config.checkpoint_dir(key)
+            if (folder / CHECKPOINT_FILE).exists():
                 self.study.enqueue_trial(dict(trial.params), user_attrs={RESUMES: key})
                 logger.info("trial %s was interrupted: the next trial continues it", key)
+            elif folder.exists():  # killed before its first checkpoint was complete
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, trial: optuna.Trial, progress: Progress) -> None:
         params = suggest(trial, self.space)
