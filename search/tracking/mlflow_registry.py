@@ -29,6 +29,9 @@ def register_best(
 ) -> str:
     """Registers ``model_dir/model.keras`` as a new version of ``fashion-mnist-cnn``.
 
+    A version left by a registration that was killed half-way (its run was discarded when the
+    retrain ran again) is deleted first, so a model is registered once.
+
     Returns:
         The new version number.
     """
@@ -36,6 +39,7 @@ def register_best(
     import mlflow.keras
     from mlflow.models import infer_signature
 
+    _drop_unfinished_versions(tracker)
     model = keras.models.load_model(model_dir / "model.keras")
     example = np.zeros((2, 28, 28), dtype=np.uint8)
     signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
@@ -59,6 +63,20 @@ def register_best(
         "registered %s version %s (aliases %s, %s)", MODEL_NAME, version, BEST_ALIAS, _alias(study)
     )
     return version
+
+
+def _drop_unfinished_versions(tracker: MlflowTracker) -> None:
+    client = tracker.client
+    for version in client.search_model_versions(f"name='{MODEL_NAME}'"):
+        if version.tags.get("study"):  # tags are set last: this registration finished
+            continue
+        try:
+            stage = client.get_run(version.run_id).info.lifecycle_stage if version.run_id else ""
+        except Exception:  # the run is gone altogether
+            stage = "deleted"
+        if stage == "deleted":
+            logger.info("deleting version %s of a registration never finished", version.version)
+            client.delete_model_version(MODEL_NAME, version.version)
 
 
 def _alias(study: str) -> str:

@@ -176,7 +176,13 @@ class MlflowTracker:
         runs = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.{KEY_TAG} = '{key}'"
         )
-        return [run for run in runs if run.info.status in statuses]
+        # A run our tracker never ended still says "running", whatever MLflow's status (code
+        # that reopens a run with ``mlflow.start_run(run_id=...)`` marks it FINISHED on exit).
+        return [
+            run
+            for run in runs
+            if run.info.status in statuses or run.data.tags.get(STATE_TAG) == "running"
+        ]
 
 
 def _step(metric: Any) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""A kill -9 soak: one small real search SIGKILLed at five points and run again after each;
+"""A kill -9 soak: one small real search SIGKILLed at six points and run again after each;
 at the end nothing is lost and nothing is counted or logged twice."""
 
 from __future__ import annotations
@@ -49,12 +49,13 @@ def _killed_at(studies_dir: Path, *needles: str, point: str = "") -> str:
     return output
 
 
-def test_a_search_killed_five_times_loses_nothing(studies_dir: Path, fashion) -> None:
+def test_a_search_killed_six_times_loses_nothing(studies_dir: Path, fashion) -> None:
     _killed_at(studies_dir, "trial optuna-0 started", "epoch 2/3")  # inside a trial's epoch
     _killed_at(studies_dir, "trial optuna-1 complete")  # between trials
     _killed_at(studies_dir, "trial optuna-2 started", point="checkpoint")  # writing a checkpoint
     _killed_at(studies_dir, "retraining the best trial", "epoch 2/3")  # inside the retrain
     _killed_at(studies_dir, "retraining the best trial", point="export")  # during the export
+    _killed_at(studies_dir, "retraining the best trial", point="register")  # registering
     done = subprocess.run(
         search_command(studies_dir, *SETTINGS), capture_output=True, text=True, env=_env()
     )

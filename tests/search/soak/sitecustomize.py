@@ -2,7 +2,8 @@
 the process kills itself with SIGKILL at that point, the first time it gets there.
 
 - ``checkpoint``: halfway through writing an epoch checkpoint (a torn temporary file);
-- ``export``: once the export is staged, before it replaces the model folder.
+- ``export``: once the export is staged, before it replaces the model folder;
+- ``register``: once the model version exists, before its aliases and tags are set.
 """
 
 import os
@@ -37,3 +38,7 @@ elif POINT == "export":
 
     original = export._write
     export._write = staged_then_die
+elif POINT == "register":
+    from mlflow import MlflowClient
+
+    MlflowClient.set_registered_model_alias = lambda *args, **kwargs: _die()  # type: ignore[method-assign]
