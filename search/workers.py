@@ -204,7 +204,11 @@ class Workers:
         finished = [r for r in records if r.state in ("complete", "pruned", "failed")]
         running = sum(r.state == "running" for r in records)
         best = best_of(records)
-        best_text = f"best {best.value:.4f} ({best.key})" if best and best.value else "no best yet"
+        best_text = (
+            f"best {best.value:.4f} ({best.key})"
+            if best and best.value is not None
+            else "no best yet"
+        )
         return (
             f"{len(finished)}/{self.config.trials} trials finished, {running} running, "
             f"{self.count} workers | {best_text}"
