@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from search.best import BestModel, retrain_best
 from search.budget import Budget
 from search.engines import BestTrial, Engine, open_engine
+from search.results.records import read_study
 from search.study_config import StudyConfig, StudyError
 from search.tracking import Tracker, open_tracker
 from search.trial import TrialRunner
@@ -86,13 +87,20 @@ def _write_views(
     compare: bool = True,
     dashboard: bool = True,
 ) -> None:
-    """The compare table and the dashboard are views: failing to write them never fails the
-    search."""
+    """The compare table and the dashboard are views of the study read back once: failing to
+    write them never fails the search."""
+    try:
+        records = read_study(config, engine, tracker)
+    except Exception as error:
+        logger.warning(
+            "study not read back (%s: %s): no views written", type(error).__name__, error
+        )
+        return
     if compare:
         try:
             from search.results.table import study_table, write_table
 
-            path = write_table(config, study_table(config, engine, tracker))
+            path = write_table(config, study_table(config, records))
             logger.info("comparison table written to %s", path)
         except Exception as error:
             logger.warning("comparison table not written (%s: %s)", type(error).__name__, error)
@@ -100,6 +108,6 @@ def _write_views(
         try:
             from search.dashboard.page import write_dashboard  # Plotly, only when drawing
 
-            write_dashboard(config, engine, tracker)
+            write_dashboard(config, records)
         except Exception as error:
             logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)

@@ -20,22 +20,20 @@ from plotly.offline import get_plotlyjs
 
 from search.dashboard import figures
 from search.dashboard.figures import Panel
-from search.engines import Engine, TrialRecord
+from search.engines import TrialRecord
 from search.results.records import StudyRecords, as_optuna_study, read_study
 from search.results.table import as_table
 from search.study_config import StudyConfig
-from search.tracking import Tracker
 
 logger = logging.getLogger(__name__)
 
 _TEMPLATE = (Path(__file__).parent / "template.html").read_text()
 
 
-def write_dashboard(
-    config: StudyConfig, engine: Engine | None = None, tracker: Tracker | None = None
-) -> Path:
-    """Writes ``studies/<name>/dashboard.html`` and returns its path."""
-    study = read_study(config, engine, tracker)
+def write_dashboard(config: StudyConfig, study: StudyRecords | None = None) -> Path:
+    """Writes ``studies/<name>/dashboard.html`` (from ``study`` when the caller has read it)
+    and returns its path."""
+    study = study or read_study(config)
     records = study.trials
     metadata = _best_metadata(config)
     panels = build_panels(records, as_optuna_study(records, config), metadata)

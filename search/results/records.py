@@ -67,7 +67,7 @@ def _joined(record: TrialRecord, run: RunRecord | None) -> TrialRecord:
         parameter_count=record.parameter_count or _int(metrics.get("parameter_count")),
         run_name=record.run_name or run.name,
         metrics=dict(metrics),
-        params={**{k: v for k, v in run.params.items() if k != "trial_key"}, **record.params},
+        params={**run.params, **record.params},
     )
 
 

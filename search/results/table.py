@@ -9,7 +9,7 @@ trial's objective, its best epoch's), sorted by ``metric.val_accuracy``, best fi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
@@ -17,10 +17,6 @@ from search.engines import TrialRecord
 from search.results.records import StudyRecords, read_study
 from search.study_config import StudyConfig, StudyError
 from search.tracking import RunRecord
-
-if TYPE_CHECKING:
-    from search.engines import Engine
-    from search.tracking import Tracker
 
 OBJECTIVE_COLUMN = "metric.val_accuracy"
 SUMMARY_METRICS = (
@@ -42,15 +38,13 @@ HIDDEN_PARAMS = (
 )
 
 
-def study_table(
-    config: StudyConfig, engine: Engine | None = None, tracker: Tracker | None = None
-) -> pd.DataFrame:
-    """The study's runs, best first.
+def study_table(config: StudyConfig, records: StudyRecords | None = None) -> pd.DataFrame:
+    """The study's runs, best first (from ``records`` when the caller has read them).
 
     Raises:
         StudyError: the study has neither trials nor runs yet.
     """
-    records = read_study(config, engine, tracker)
+    records = records or read_study(config)
     if not records.trials and not records.runs:
         raise StudyError(
             f"study {config.name} has no trials or runs yet: run python -m search.run --study "

@@ -152,14 +152,16 @@ def _custom_params(args: argparse.Namespace, config: StudyConfig) -> dict[str, A
 
 def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
     from search.dashboard.page import write_dashboard
+    from search.results.records import read_study
     from search.results.table import format_table, study_table, write_table
     from search.vertex.fetch import fetch
 
     path = fetch(config, args.fetch, project=project, location=config.location)
-    table = study_table(config)
+    records = read_study(config)
+    table = study_table(config, records)
     write_table(config, table)
     print(format_table(table, 10))
-    print(f"trials written to {path}; dashboard: {write_dashboard(config)}")
+    print(f"trials written to {path}; dashboard: {write_dashboard(config, records)}")
 
 
 def _register(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
