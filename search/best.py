@@ -11,6 +11,7 @@ from typing import Any
 
 from model_space import run_name
 from model_space.tta import served_model
+from search import interrupts
 from search.budget import RETRAIN_OVERHEAD_SECONDS
 from search.engines import BestTrial
 from search.study_config import StudyConfig
@@ -88,6 +89,10 @@ def retrain_best(
         run.end("interrupted", "the worker was interrupted")
         raise
     except Exception as error:
+        interrupt = interrupts.as_interrupt(error)
+        if interrupt is not None:
+            run.end("interrupted", "the worker was interrupted")
+            raise interrupt from error
         run.end("failed", f"{type(error).__name__}: {error}")
         raise
     try:
@@ -98,7 +103,7 @@ def retrain_best(
         run.set_tags({"source_trial": best.key, "model_dir": job.model_dir, "role": "best"})
         version = _register(config, tracker, run.run_id, job, best)
     except BaseException as error:  # the export stands; the run must not stay RUNNING
-        state: RunState = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        state: RunState = "interrupted" if interrupts.as_interrupt(error) else "failed"
         run.end(state, f"logging or registering failed: {type(error).__name__}: {error}")
         raise
     run.end("complete")

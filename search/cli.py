@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+from search import interrupts
 from search.components import ENGINES, TRACKERS
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
 from trainer.cli_types import OneLineParser
@@ -62,10 +61,7 @@ def setup() -> None:
     for noisy in ("alembic", "mlflow", "absl", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
+    interrupts.install()
 
 
 def run_command(
@@ -89,7 +85,9 @@ def run_main(body: Callable[[], Any], interrupted: str) -> int:
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except BaseException as error:  # an interrupt may arrive as another error
+        if interrupts.as_interrupt(error) is None:
+            raise
         print(interrupted, file=sys.stderr)
         return 130
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 
 from model_space import run_name
+from search import interrupts
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
 from search.study_config import StudyConfig
 from search.tracking import Run, RunState, Tracker
@@ -130,6 +131,10 @@ class TrialRunner:
             run.end("interrupted", "the worker was interrupted")
             raise  # the checkpoint stays: the same command continues this trial
         except Exception as error:  # a failed trial must not stop the search
+            interrupt = interrupts.as_interrupt(error)
+            if interrupt is not None:
+                run.end("interrupted", "the worker was interrupted")
+                raise interrupt from error  # the checkpoint stays: the command continues it
             checkpoint.delete()
             reason = f"{type(error).__name__}: {error}".strip()
             logger.warning("trial %s failed: %s", key, reason.splitlines()[0])
