@@ -22,6 +22,7 @@ of all their steady epochs. Runs under any Keras backend::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -37,7 +38,7 @@ from model_space import CNN_SPACE
 from model_space.cnn import build_cnn
 from trainer.checkpoint import Checkpoint
 from trainer.data import load_fashion_mnist
-from trainer.fit import compile_model, one_hot, steps_per_epoch
+from trainer.fit import compile_model, one_hot
 from trainer.job import train_model
 from trainer.splits import Splits, split
 
@@ -99,7 +100,7 @@ def keras_augmentation() -> list[keras.layers.Layer]:
 
 def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> EpochTimer:
     keras.utils.set_random_seed(0)
-    total_steps = epochs * steps_per_epoch(len(splits.y_train), batch)
+    total_steps = epochs * math.ceil(len(splits.y_train) / batch)
     model = raw_seed_model(keras_augmentation() if augmentation else [], total_steps)
     timer = EpochTimer()
     model.fit(
@@ -122,7 +123,7 @@ def run_bare(splits: Splits, epochs: int, batch: int) -> EpochTimer:
     keras.utils.set_random_seed(0)
     params = CNN_SPACE.validate({"augmentation": 0.0, "batch_size": batch})
     model = build_cnn(params, seed=0)
-    compile_model(model, params, epochs * steps_per_epoch(len(splits.y_train), batch))
+    compile_model(model, params, epochs * math.ceil(len(splits.y_train) / batch))
     timer = EpochTimer()
     model.fit(
         splits.x_train,

@@ -17,7 +17,7 @@ from sklearn.metrics import (
 
 from trainer.data import CLASS_NAMES
 
-PREDICT_BATCH_SIZE = 1024
+PREDICT_BATCH_SIZE = 1000  # 10,000 images: one batch shape, one compiled program
 
 
 @dataclass(frozen=True)

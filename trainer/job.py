@@ -14,12 +14,13 @@ import keras
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
 from model_space.tta import served_model
+from trainer.batches import full_batches
 from trainer.checkpoint import Checkpoint
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.errors import TrainingDiverged
 from trainer.evaluate import Evaluation, evaluate
 from trainer.export import check_writable, export_model
-from trainer.fit import FitResult, compile_model, fit, steps_per_epoch
+from trainer.fit import FitResult, compile_model, fit
 from trainer.hypertune_report import report_val_accuracy
 from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
@@ -66,7 +67,7 @@ def train_model(
     keras.utils.set_random_seed(seed)
     model = build_cnn(params, seed=seed)
     compile_model(
-        model, params, epochs * steps_per_epoch(len(splits.y_train), int(params["batch_size"]))
+        model, params, epochs * full_batches(len(splits.y_train), int(params["batch_size"]))
     )
     logger.info(
         "training %s (%s parameters) on %d images, validating on %d, for up to %d epochs",

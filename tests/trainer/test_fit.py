@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 import pytest
 
 from model_space import CNN_SPACE, build_cnn
+from trainer.batches import full_batches
+from trainer.checkpoint import Checkpoint
 from trainer.fit import (
     EarlyStoppingOnDevice,
     EpochLog,
@@ -15,7 +18,6 @@ from trainer.fit import (
     fit,
     learning_rate_schedule,
     one_hot,
-    steps_per_epoch,
 )
 
 
@@ -34,7 +36,7 @@ def test_a_diverging_fit_stops_after_the_first_nan_epoch(small_splits) -> None:
 def test_a_healthy_fit_records_learning_rate_and_timing(small_splits) -> None:
     params = {**CNN_SPACE.defaults(), "augmentation": 0.0, "batch_size": 64}
     model = build_cnn(params, seed=0)
-    steps = steps_per_epoch(len(small_splits.y_train), 64)
+    steps = full_batches(len(small_splits.y_train), 64)
     compile_model(model, params, total_steps=2 * steps)
     result = fit(model, small_splits, params, epochs=2)
     assert not result.diverged and result.epochs_run == 2
@@ -109,3 +111,38 @@ def test_early_stopping_restores_the_first_best_epochs_weights_and_stops_on_pati
     stopping.on_train_end()
     assert stopping.best_epoch == 1
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.layers[0].kernel), 1.0)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    """A crash after an epoch's checkpoint is written (standard callbacks run first)."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        if epoch + 1 == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_a_resumed_fit_repeats_the_uninterrupted_one_exactly(small_splits, tmp_path) -> None:
+    """Same weights, optimizer moments, augmentation draws and batches: epoch 3 of a fit that
+    crashed after epoch 2 and was resumed from its checkpoint has the uninterrupted fit's loss."""
+    params = {**CNN_SPACE.defaults(), "batch_size": 64}
+    steps = 3 * full_batches(len(small_splits.y_train), 64)
+
+    def fresh_fit(**kwargs):
+        keras.utils.set_random_seed(5)
+        model = build_cnn(params, seed=5)
+        compile_model(model, params, total_steps=steps)
+        return fit(model, small_splits, params, epochs=3, seed=5, **kwargs)
+
+    uninterrupted = fresh_fit()
+    checkpoint = Checkpoint(str(tmp_path / "checkpoint"))
+    with pytest.raises(KeyboardInterrupt):
+        fresh_fit(checkpoint=checkpoint, callbacks=[_StopAfter(2)])
+    resumed = fresh_fit(checkpoint=checkpoint)
+    assert resumed.epochs_run == 3
+    assert resumed.history["loss"] == pytest.approx(uninterrupted.history["loss"], rel=1e-5)
+    assert resumed.history["val_accuracy"] == pytest.approx(uninterrupted.history["val_accuracy"])

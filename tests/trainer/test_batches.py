@@ -1,0 +1,68 @@
+"""Full training batches, each epoch in a new order drawn from (seed, epoch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainer.batches import EpochBatches, full_batches
+
+
+def _epoch(batches: EpochBatches, epoch: int = 0) -> list[np.ndarray]:
+    return [batches[epoch * batches.steps + i][1] for i in range(batches.steps)]
+
+
+def test_every_batch_is_full_and_no_image_repeats_in_an_epoch() -> None:
+    images = np.arange(200 * 4).reshape(200, 2, 2)
+    labels = np.arange(200)
+    batches = EpochBatches(images, labels, batch_size=32, seed=3)
+    assert batches.steps == full_batches(200, 32) == 6
+    assert batches.num_batches is None  # endless: fit cuts it into epochs
+    assert all(len(batch) == 32 for batch in _epoch(batches))
+    assert len(set(np.concatenate(_epoch(batches)).tolist())) == 192
+    x, y = batches[2]
+    np.testing.assert_array_equal(x, images[y])  # images stay with their labels
+
+
+def test_each_epoch_draws_a_new_order_and_leaves_out_other_images() -> None:
+    batches = EpochBatches(np.zeros((200, 1)), np.arange(200), batch_size=32, seed=3)
+    first, second = (np.concatenate(_epoch(batches, epoch)) for epoch in (0, 1))
+    assert not np.array_equal(first, second)
+    assert set(range(200)) - set(first.tolist()) != set(range(200)) - set(second.tolist())
+    np.testing.assert_array_equal(np.concatenate(_epoch(batches, 0)), first)  # and back
+
+
+def test_a_resumed_fit_sees_the_batches_of_an_uninterrupted_one() -> None:
+    data = (np.zeros((100, 1)), np.arange(100))
+    uninterrupted = EpochBatches(*data, batch_size=16, seed=7)
+    resumed = EpochBatches(*data, batch_size=16, seed=7, first_epoch=3)
+    for a, b in zip(_epoch(uninterrupted, 3), _epoch(resumed, 0), strict=True):
+        np.testing.assert_array_equal(a, b)
+    other_seed = EpochBatches(*data, batch_size=16, seed=8, first_epoch=3)
+    assert not np.array_equal(_epoch(other_seed)[0], _epoch(resumed)[0])
+
+
+def test_fewer_images_than_a_batch_make_one_batch() -> None:
+    batches = EpochBatches(np.zeros((10, 1)), np.arange(10), batch_size=32, seed=0)
+    assert batches.steps == 1 and len(batches[0][1]) == 10
+
+
+class _Recording(EpochBatches):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.requested: set[int] = set()
+
+    def __getitem__(self, index: int):
+        self.requested.add(index)
+        return super().__getitem__(index)
+
+
+def test_keras_fit_reads_on_across_epochs() -> None:
+    """Keras keeps one iterator over an endless data set, so epoch 3 reads batches 2s..3s-1
+    (were it restarted each epoch, every epoch would train on epoch 0's order)."""
+    import keras
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    batches = _Recording(np.zeros((40, 1)), np.zeros((40, 1)), batch_size=16, seed=0)
+    model.fit(batches, epochs=3, steps_per_epoch=batches.steps, shuffle=False, verbose=0)
+    assert set(range(3 * batches.steps)) <= batches.requested
