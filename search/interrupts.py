@@ -4,7 +4,7 @@ Python raises the interrupt wherever the main thread is. Inside C code that call
 Python (Keras building a model, TensorFlow tracing) it can surface as another exception: seen in
 a test run, ``SystemError: Objects/listobject.c:338: bad argument to internal function``, which
 the trial took for its own failure and the search went on. Code that catches ``Exception`` asks
-``received()`` first and treats the error as the interrupt it stands for.
+``as_interrupt(error)`` first and raises the interrupt the error stands for.
 """
 
 from __future__ import annotations
@@ -26,17 +26,9 @@ def install() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def received() -> bool:
-    """Whether Ctrl-C or SIGTERM arrived since ``install()``."""
-    return bool(_received)
-
-
 def as_interrupt(error: BaseException) -> KeyboardInterrupt | None:
-    """``error`` as the interrupt it stands for, if one arrived; else None."""
+    """``error`` as the interrupt it stands for (``error`` itself, or a new one if an interrupt
+    arrived since ``install()``: raise it ``from error``); else None."""
     if isinstance(error, KeyboardInterrupt):
         return error
-    if _received:
-        interrupt = KeyboardInterrupt(f"signal {_received[-1]}")
-        interrupt.__cause__ = error
-        return interrupt
-    return None
+    return KeyboardInterrupt(f"signal {_received[-1]}") if _received else None
