@@ -17,8 +17,6 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,29 +121,13 @@ class Checkpoint:
 
     def delete(self) -> None:
         """Removes the checkpoint (a finished fit's job is done)."""
-        if storage.is_remote(self.path):
-            if storage.exists(self.path):
-                storage.remove(self.path)
-            return
-        Path(self.path).unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # the folder may hold other files
-            Path(self.folder).rmdir()
+        storage.remove(self.path)
+        if not storage.is_remote(self.folder):
+            with contextlib.suppress(OSError):  # the folder may hold other files
+                Path(self.folder).rmdir()
 
     def _write(self, data: bytes) -> None:
-        if storage.is_remote(self.path):
-            storage.write_bytes(self.path, data)  # one object upload: all or nothing
-            return
-        Path(self.folder).mkdir(parents=True, exist_ok=True)
-        handle, staged = tempfile.mkstemp(dir=self.folder, prefix=".checkpoint-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(staged, self.path)
-        except BaseException:
-            Path(staged).unlink(missing_ok=True)
-            raise
+        storage.write_bytes(self.path, data)  # whole or not at all
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

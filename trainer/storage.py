@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -62,18 +63,31 @@ def replace_dir(staged: Path, final: Path) -> None:
 
 
 def write_bytes(path: str, data: bytes) -> None:
-    """Writes ``data`` to ``path`` (on ``gs://`` one object upload, complete or absent)."""
+    """Writes ``data`` to ``path`` whole or not at all, creating its folder: on ``gs://`` one
+    object upload; locally a synced temporary file beside it, renamed over ``path``."""
     if is_remote(path):
         gfile = _gfile()
         gfile.makedirs(path.rsplit("/", 1)[0])
         with gfile.GFile(path, "wb") as handle:
             handle.write(data)
         return
-    Path(path).write_bytes(data)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, staged = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(staged, target)
+    except BaseException:
+        Path(staged).unlink(missing_ok=True)
+        raise
 
 
 def remove(path: str) -> None:
-    if is_remote(path):
-        _gfile().remove(path)
-    else:
+    """Removes the file ``path`` if it is there."""
+    if not is_remote(path):
         Path(path).unlink(missing_ok=True)
+    elif exists(path):
+        _gfile().remove(path)
