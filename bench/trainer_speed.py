@@ -98,9 +98,14 @@ def keras_augmentation() -> list[keras.layers.Layer]:
     ]
 
 
+def array_steps(splits: Splits, epochs: int, batch: int) -> int:
+    """The schedule's steps of a ``model.fit`` on arrays (their partial last batch counts)."""
+    return epochs * math.ceil(len(splits.y_train) / batch)
+
+
 def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> EpochTimer:
     keras.utils.set_random_seed(0)
-    total_steps = epochs * math.ceil(len(splits.y_train) / batch)
+    total_steps = array_steps(splits, epochs, batch)
     model = raw_seed_model(keras_augmentation() if augmentation else [], total_steps)
     timer = EpochTimer()
     model.fit(
@@ -123,7 +128,7 @@ def run_bare(splits: Splits, epochs: int, batch: int) -> EpochTimer:
     keras.utils.set_random_seed(0)
     params = CNN_SPACE.validate({"augmentation": 0.0, "batch_size": batch})
     model = build_cnn(params, seed=0)
-    compile_model(model, params, epochs * math.ceil(len(splits.y_train) / batch))
+    compile_model(model, params, array_steps(splits, epochs, batch))
     timer = EpochTimer()
     model.fit(
         splits.x_train,
