@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +37,11 @@ _STATES: dict[RunState, Any] = {
 
 
 class VertexRun:
-    def __init__(self, name: str, time_series: bool) -> None:
+    def __init__(self, name: str, time_series: bool, on_end: Callable[[], object]) -> None:
         self._name = name
         self._time_series = time_series
         self._warned = False
+        self._on_end = on_end
 
     @property
     def run_id(self) -> str:
@@ -79,6 +80,7 @@ class VertexRun:
             params["fail_reason"] = reason[:1000]
         aiplatform.log_params(params)
         aiplatform.end_run(state=_STATES[state])
+        self._on_end()
 
 
 def open_tracker(config: StudyConfig, *, create: bool = True) -> VertexTracker:
@@ -125,6 +127,10 @@ class VertexTracker:
         )
         self._experiment = experiment
         self._time_series = bool(tensorboard)
+        # The experiment's unfinished runs by trial key, read once: listing the experiment
+        # costs a request per run or more, so reading it at every run start made a search's
+        # requests grow with the square of its trials (Vertex's quotas count them).
+        self._open: dict[str, list[str]] | None = None
 
     @property
     def experiment(self) -> str:
@@ -132,16 +138,23 @@ class VertexTracker:
 
     def start_run(self, name: str, params: Mapping[str, ParamValue], key: str) -> VertexRun:
         """Starts ``name`` after deleting any unfinished run of ``key`` (its worker was
-        killed); a name already taken gets ``-r2``, ``-r3``... deterministically."""
+        killed); a name already taken gets ``-r2``, ``-r3``... deterministically.
+
+        The experiment is read once, at the first call: the unfinished runs of processes that
+        ended before it, and the runs this tracker starts and ends after it, are known.
+        """
         for stale in self._unfinished(key):
             logger.info("discarding the unfinished run %s of %s", stale, key)
             aiplatform.ExperimentRun(stale, experiment=self._experiment).delete()
         chosen = start_run(name)
         aiplatform.log_params({"trial_key": key, **{k: cast(v) for k, v in params.items()}})
-        return VertexRun(chosen, self._time_series)
+        self._unfinished_runs().setdefault(key, []).append(chosen)
+        return VertexRun(chosen, self._time_series, on_end=lambda: self._unfinished(key))
 
     def close_orphans(self, keys: Sequence[str]) -> int:
-        """Ends the unfinished runs of ``keys`` as CANCELLED (``trial_state`` interrupted)."""
+        """Ends the unfinished runs of ``keys`` as CANCELLED (``trial_state`` interrupted),
+        reading the experiment again (the runs of workers killed since the first read)."""
+        self._open = None
         closed = 0
         for key in keys:
             for stale in self._unfinished(key):
@@ -151,8 +164,18 @@ class VertexTracker:
                 closed += 1
         return closed
 
+    def _unfinished_runs(self) -> dict[str, list[str]]:
+        if self._open is None:
+            self._open = {}
+            for record in self.runs():
+                if record.state == "running":
+                    self._open.setdefault(record.key, []).append(record.name)
+        return self._open
+
     def _unfinished(self, key: str) -> list[str]:
-        return [r.name for r in self.runs() if r.key == key and r.state == "running"]
+        """The unfinished runs of ``key``, forgotten as they are returned (the caller ends or
+        deletes them)."""
+        return self._unfinished_runs().pop(key, [])
 
     def runs(self) -> list[RunRecord]:
         """The experiment's runs as ``aiplatform.get_experiment_df`` gives them; the state is

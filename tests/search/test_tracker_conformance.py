@@ -31,6 +31,7 @@ class FakeExperiment:
     def __init__(self) -> None:
         self.runs: dict[str, dict[str, Any]] = {}
         self.current: str | None = None
+        self.reads = 0
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(
@@ -82,6 +83,7 @@ class FakeExperiment:
         self.current = None
 
     def get_experiment_df(self, experiment: str, **kwargs: Any) -> pd.DataFrame:
+        self.reads += 1
         return pd.DataFrame(
             [
                 {
@@ -175,3 +177,28 @@ def test_reading_an_untracked_study_creates_nothing(name: str, studies_dir: Path
     config = tiny_config(studies_dir, tracking=name, project="test-project")
     assert open_tracker(config, create=False).runs() == []
     assert not config.output_dir.exists()
+
+
+def test_vertex_reads_the_experiment_once_for_a_search(
+    studies_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listing an experiment costs requests per run: read at every run start, a search's
+    requests grew with the square of its trials. A run left open by an earlier process is
+    still discarded, and so is one this tracker started and never ended."""
+    experiment = FakeExperiment()
+    experiment.install(monkeypatch)
+    config = tiny_config(studies_dir, tracking="vertex", project="test-project")
+    open_tracker(config).start_run("custom-cnn-x-killed", {"dropout": 0.1}, "k-0")
+    experiment.reads = 0
+
+    tracker = open_tracker(config)
+    for number in range(5):
+        tracker.start_run(f"custom-cnn-x-t{number}", {"dropout": 0.1}, f"k-{number}").end(
+            "complete"
+        )
+    tracker.start_run("custom-cnn-x-t9", {"dropout": 0.1}, "k-9")  # its trial was interrupted
+    tracker.start_run("custom-cnn-x-t9", {"dropout": 0.1}, "k-9").end("complete")
+
+    assert experiment.reads == 1
+    states = [(record.key, record.state) for record in tracker.runs()]
+    assert sorted(states) == [(f"k-{n}", "complete") for n in (0, 1, 2, 3, 4, 9)]
