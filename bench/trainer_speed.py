@@ -10,7 +10,8 @@ Prints images per second (epochs after the first, which compiles) for:
    trainer callbacks): 2 against 3 is what the callbacks cost, 3 against 1 what the model's
    own layers and the batching cost;
 4. the trainer with the seed's augmentation (one batched affine transform plus a flip);
-5. raw Keras with Keras's RandomRotation/RandomTranslation/RandomZoom/RandomFlip layers.
+5. raw Keras with Keras's RandomRotation/RandomTranslation/RandomZoom/RandomFlip layers;
+6. with ``--steps-per-dispatch K`` (JAX), the bare fit of 3 with K train steps in one device call.
 
 Targets: (2)/(1) >= 0.95 and (4)/(2) >= 0.8. Epoch times on a shared 2-core machine vary by
 20% or more, so the variants run interleaved ``--repeats`` times and each figure is the median
@@ -34,6 +35,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
+import numpy as np
 
 from model_space import CNN_SPACE
 from model_space.cnn import build_cnn
@@ -53,6 +55,7 @@ class EpochTimer(keras.callbacks.Callback):
         super().__init__()
         self.seconds: list[float] = []
         self.cpu_seconds: list[float] = []
+        self.val_accuracy = math.nan
         self._started = (0.0, 0.0)
 
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
@@ -61,6 +64,7 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
         self.seconds.append(time.perf_counter() - self._started[0])
         self.cpu_seconds.append(time.process_time() - self._started[1])
+        self.val_accuracy = float((logs or {}).get("val_accuracy", math.nan))
 
 
 def raw_seed_model(augmentation: list[keras.layers.Layer], total_steps: int) -> keras.Model:
@@ -125,18 +129,26 @@ def run_raw(splits: Splits, epochs: int, batch: int, augmentation: bool) -> Epoc
     return timer
 
 
-def run_bare(splits: Splits, epochs: int, batch: int) -> EpochTimer:
+def run_bare(splits: Splits, epochs: int, batch: int, steps_per_dispatch: int = 1) -> EpochTimer:
     """The trainer's model and compile, fitted by a bare ``model.fit`` on the trainer's
-    batches (full batches, validation in batches of 1,000): only the callbacks differ."""
+    batches (full batches, validation in batches of 1,000): only the callbacks differ.
+
+    ``steps_per_dispatch`` > 1 (JAX only): that many train steps in one call to the device,
+    a ``jax.lax.scan`` over as many batches (Keras's own ``steps_per_execution`` calls the
+    jitted step once a batch under JAX). The batches and their order are the same.
+    """
     keras.utils.set_random_seed(0)
     params = CNN_SPACE.validate({"augmentation": 0.0, "batch_size": batch})
     model = build_cnn(params, seed=0)
     batches = EpochBatches(splits.x_train, one_hot(splits.y_train), batch, seed=0)
     compile_model(model, params, epochs * batches.steps)
+    data: keras.utils.PyDataset = batches
+    if steps_per_dispatch > 1:
+        data = scan_steps(model, batches, steps_per_dispatch)
     timer = EpochTimer()
     model.fit(
-        batches,
-        steps_per_epoch=batches.steps,
+        data,
+        steps_per_epoch=batches.steps // steps_per_dispatch,
         epochs=epochs,
         validation_data=(splits.x_val, one_hot(splits.y_val)),
         validation_batch_size=min(VALIDATION_BATCH_SIZE, len(splits.y_val)),
@@ -144,6 +156,49 @@ def run_bare(splits: Splits, epochs: int, batch: int) -> EpochTimer:
         verbose=0,
     )
     return timer
+
+
+class Consecutive(keras.utils.PyDataset):
+    """Item ``i`` is ``count`` consecutive batches of ``batches``, concatenated."""
+
+    def __init__(self, batches: EpochBatches, count: int) -> None:
+        super().__init__()
+        self.batches, self.count = batches, count
+
+    @property
+    def num_batches(self) -> int | None:
+        return None
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        parts = [self.batches[index * self.count + i] for i in range(self.count)]
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
+
+
+def scan_steps(model: keras.Model, batches: EpochBatches, count: int) -> Consecutive:
+    """Makes one call of ``model``'s train step run ``count`` steps (JAX), and returns the
+    data set that feeds it ``count`` batches at once."""
+    import jax
+
+    if keras.backend.backend() != "jax":
+        raise SystemExit("--steps-per-dispatch needs KERAS_BACKEND=jax")
+    if batches.steps % count:
+        raise SystemExit(
+            f"--steps-per-dispatch {count} must divide the {batches.steps} steps of an epoch"
+        )
+    one_step = model.train_step
+
+    def train_step(state: Any, data: Any) -> Any:
+        stacked = [t.reshape((count, -1, *t.shape[1:])) for t in data[:2]]
+
+        def body(carry: Any, batch: Any) -> Any:
+            logs, carry = one_step(carry, tuple(batch))
+            return carry, logs
+
+        state, logs = jax.lax.scan(body, state, stacked)
+        return jax.tree.map(lambda t: t[-1], logs), state
+
+    model.train_step = train_step  # read by Keras's make_train_function
+    return Consecutive(batches, count)
 
 
 def run_trainer(
@@ -166,11 +221,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--skip-keras-layers", action="store_true", help="skip variant 5")
     parser.add_argument(
+        "--steps-per-dispatch",
+        type=int,
+        default=1,
+        help="JAX: also the bare fit with this many train steps a device call (a scan)",
+    )
+    parser.add_argument(
         "--checkpoints",
         action="store_true",
         help="only the trainer with and without a checkpoint each epoch (target <= 1.03)",
     )
     args = parser.parse_args()
+    scanned = f"bare fit, {args.steps_per_dispatch} steps a dispatch"
     splits = split(
         load_fashion_mnist(), validation_size=args.validation, subset=args.images, seed=0
     )
@@ -189,19 +251,26 @@ def main() -> None:
                 splits, args.epochs, args.batch_size, 0.0, checkpoint=True
             ),
         }
-    elif not args.skip_keras_layers:
-        variants["raw keras, keras augmentation layers"] = lambda: run_raw(
-            splits, args.epochs, args.batch_size, True
-        )
+    else:
+        if not args.skip_keras_layers:
+            variants["raw keras, keras augmentation layers"] = lambda: run_raw(
+                splits, args.epochs, args.batch_size, True
+            )
+        if args.steps_per_dispatch > 1:
+            variants[scanned] = lambda: run_bare(
+                splits, args.epochs, args.batch_size, args.steps_per_dispatch
+            )
     print(
         f"backend {keras.backend.backend()}, {args.images} images, batch {args.batch_size}, "
         f"{args.repeats} interleaved rounds of {args.epochs} epochs"
     )
     wall: dict[str, list[float]] = {name: [] for name in variants}
     cpu: dict[str, list[float]] = {name: [] for name in variants}
+    val_accuracy: dict[str, float] = {}
     for round_number in range(1, args.repeats + 1):
         for name, run in variants.items():
             timer = run()
+            val_accuracy[name] = timer.val_accuracy
             wall[name] += timer.seconds[1:]
             cpu[name] += timer.cpu_seconds[1:]
             epochs = ", ".join(f"{s:.1f}" for s in timer.seconds)
@@ -225,6 +294,16 @@ def main() -> None:
         if "raw keras, keras augmentation layers" in speeds:
             keras_layers = speeds["raw keras, keras augmentation layers"] / raw
             print(f"keras layers / raw (reference)         {keras_layers:.3f}")
+        if scanned in speeds:
+            print(
+                f"{args.steps_per_dispatch} steps a dispatch / bare fit        "
+                f"{speeds[scanned] / bare:.3f}"
+            )
+    if scanned in val_accuracy:  # the same batches in the same order: the same training
+        print(
+            f"last val_accuracy: bare fit {val_accuracy['trainer model, bare fit']:.4f}, "
+            f"{args.steps_per_dispatch} steps a dispatch {val_accuracy[scanned]:.4f}"
+        )
 
 
 if __name__ == "__main__":
