@@ -35,7 +35,6 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
-import numpy as np
 
 from model_space import CNN_SPACE
 from model_space.cnn import build_cnn
@@ -158,25 +157,10 @@ def run_bare(splits: Splits, epochs: int, batch: int, steps_per_dispatch: int = 
     return timer
 
 
-class Consecutive(keras.utils.PyDataset):
-    """Item ``i`` is ``count`` consecutive batches of ``batches``, concatenated."""
-
-    def __init__(self, batches: EpochBatches, count: int) -> None:
-        super().__init__()
-        self.batches, self.count = batches, count
-
-    @property
-    def num_batches(self) -> int | None:
-        return None
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        parts = [self.batches[index * self.count + i] for i in range(self.count)]
-        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
-
-
-def scan_steps(model: keras.Model, batches: EpochBatches, count: int) -> Consecutive:
+def scan_steps(model: keras.Model, batches: EpochBatches, count: int) -> EpochBatches:
     """Makes one call of ``model``'s train step run ``count`` steps (JAX), and returns the
-    data set that feeds it ``count`` batches at once."""
+    data set that feeds it ``count`` batches at once: the same permutation cut into batches
+    ``count`` times larger, whose item ``i`` is ``batches``' items ``i * count`` onwards."""
     import jax
 
     if keras.backend.backend() != "jax":
@@ -198,7 +182,13 @@ def scan_steps(model: keras.Model, batches: EpochBatches, count: int) -> Consecu
         return jax.tree.map(lambda t: t[-1], logs), state
 
     model.train_step = train_step  # read by Keras's make_train_function
-    return Consecutive(batches, count)
+    return EpochBatches(
+        batches.images,
+        batches.labels,
+        batches.batch_size * count,
+        seed=batches.seed,
+        first_epoch=batches.first_epoch,
+    )
 
 
 def run_trainer(
