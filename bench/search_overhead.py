@@ -28,7 +28,7 @@ import keras
 
 from model_space import CNN_SPACE
 from search.engines.optuna_engine import OptunaEngine
-from search.engines.optuna_search import ReportToOptuna
+from search.engines.optuna_halving import ReportToOptuna
 from search.study_config import StudyConfig
 from search.tracking import open_tracker
 from search.trial import EpochTracking, TrialRunner

@@ -17,6 +17,7 @@ from search.engines import BestTrial
 from search.study_config import StudyConfig
 from search.tracking import RunState, Tracker
 from search.trial import EpochTracking, StopAtBudget, TrialRunner
+from trainer import storage
 from trainer.data import CLASS_NAMES, FashionMnist
 from trainer.evaluate import evaluate
 from trainer.export import METADATA_FILE
@@ -37,7 +38,11 @@ class BestModel:
 
 
 def retrain_best(
-    config: StudyConfig, best: BestTrial, data: FashionMnist, runner: TrialRunner
+    config: StudyConfig,
+    best: BestTrial,
+    data: FashionMnist,
+    runner: TrialRunner,
+    search_summary: dict[str, Any] | None = None,
 ) -> BestModel:
     """Retrains ``best`` for up to ``retrain_epochs`` with validation early stopping, evaluates
     it once on the test set, exports it to ``studies/<name>/best/`` and logs it as its own run.
@@ -58,6 +63,7 @@ def retrain_best(
         seed=config.seed,
         tta=config.tta,
         checkpoint_dir=str(config.checkpoint_dir(f"best-{best.key}").absolute()),
+        objectives=config.objectives,
     )
     name = run_name(best.params, datetime.now(UTC), experiment=tracker.experiment, suffix="best")
     logger.info(
@@ -96,8 +102,11 @@ def retrain_best(
         run.end("failed", f"{type(error).__name__}: {error}")
         raise
     try:
+        extra: dict[str, Any] = {"search": search_summary} if search_summary else {}
         if len(accuracies) > 1:
-            _add_seeds_to_metadata(config, accuracies)
+            extra["seeds"] = {**seed_summary(accuracies), "first_seed": config.seed}
+        if extra:
+            _add_to_metadata(config, extra)
         run.log_metrics(_final_metrics(job, accuracies))
         run.log_confusion_matrix(CLASS_NAMES, job.test.confusion_matrix)
         run.set_tags({"source_trial": best.key, "model_dir": job.model_dir, "role": "best"})
@@ -158,11 +167,12 @@ def seed_summary(accuracies: tuple[float, ...]) -> dict[str, Any]:
     }
 
 
-def _add_seeds_to_metadata(config: StudyConfig, accuracies: tuple[float, ...]) -> None:
+def _add_to_metadata(config: StudyConfig, extra: dict[str, Any]) -> None:
+    """Adds ``extra``'s keys to the export's metadata.json, replaced whole (never torn)."""
     path = config.best_dir / METADATA_FILE
-    document = json.loads(path.read_text())
-    document["seeds"] = {**seed_summary(accuracies), "first_seed": config.seed}
-    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    document = {**json.loads(path.read_text()), **extra}
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    storage.write_bytes(str(path), text.encode())
 
 
 def _final_metrics(job: JobResult, accuracies: tuple[float, ...]) -> dict[str, float]:
@@ -180,6 +190,8 @@ def _final_metrics(job: JobResult, accuracies: tuple[float, ...]) -> dict[str, f
         "epochs_run": float(job.fit.epochs_run),
         "parameter_count": float(job.metadata["parameter_count"]),
     }
+    for name, measured in job.metadata.get("objectives", {}).items():
+        metrics.setdefault(name, float(measured["value"]))
     for row in job.test.per_class:
         slug = row.name.lower().replace("/", "_").replace("-", "_").replace(" ", "_")
         metrics[f"test_f1_{slug}"] = row.f1

@@ -22,18 +22,25 @@ class EngineEntry:
         algorithms: the names its ``algorithm`` key takes, the default first.
         pruners: the names its ``pruner`` key takes; empty when the engine prunes by itself
             (then ``pruner`` is ignored).
+        multi_objective: the algorithms that search several objectives, with constraints;
+            empty when the engine searches one objective and takes no constraints.
+        multi_objective_pruners: the pruners a multi-objective search takes.
     """
 
     target: str
     algorithms: tuple[str, ...]
     pruners: tuple[str, ...] = ()
+    multi_objective: tuple[str, ...] = ()
+    multi_objective_pruners: tuple[str, ...] = ()
 
 
 ENGINES: dict[str, EngineEntry] = {
     "optuna": EngineEntry(
         "search.engines.optuna_engine:OptunaEngine",
-        algorithms=("tpe", "random", "cmaes", "qmc"),
+        algorithms=("tpe", "random", "cmaes", "qmc", "nsga2"),
         pruners=("asha", "hyperband", "median", "none"),
+        multi_objective=("tpe", "random", "nsga2", "qmc"),
+        multi_objective_pruners=("asha", "none"),
     ),
     "keras-tuner": EngineEntry(
         "search.engines.keras_tuner_engine:KerasTunerEngine",

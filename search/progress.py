@@ -56,6 +56,8 @@ class Progress:
         logger.info("trial %s started: %s", key, shown)
 
     def trial_finished(self, key: str, outcome: TrialOutcome) -> None:
+        if not outcome.trained:  # infeasible: logged by the trial, not counted
+            return
         self.done += 1
         self._finished_here += 1
         if outcome.state == "complete" and not outcome.val_accuracy <= self.best:

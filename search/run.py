@@ -65,6 +65,25 @@ def build_parser() -> cli.StudyParser:
         help="trial processes on this machine sharing the study: a number, or auto (on a GPU "
         "one per 2 CPU cores, on a CPU 1)",
     )
+    parser.study_flag(
+        "--objectives",
+        metavar="A,B",
+        help="what to optimise, the primary first: val_accuracy, val_loss, parameters, "
+        "latency_ms, model_mb (default val_accuracy)",
+    )
+    parser.study_flag(
+        "--constraint",
+        dest="constraints",
+        action="append",
+        metavar="NAME<=N",
+        help="a bound on an objective's metric, such as parameters<=300000 (repeatable)",
+    )
+    parser.study_flag(
+        "--choose",
+        metavar="RULE",
+        help="the trial to retrain: best (the primary objective among feasible trials), knee, "
+        "or a constraint such as latency_ms<=2",
+    )
     steps = parser.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(

@@ -14,6 +14,8 @@ from model_space.errors import UserError
 from model_space.narrowing import narrow
 from search.budget import parse_duration
 from search.components import ENGINES, TRACKERS, pruner_names
+from search.front import check_rule
+from trainer.objectives import Constraint, Objective, objective
 
 STUDIES_DIR = Path("studies")
 DEFAULT_STUDY = "fashion-mnist-cnn"
@@ -66,6 +68,15 @@ class StudyConfig:
             standard deviation of its test accuracy; the first seed's model is exported.
         workers: trial processes on this machine sharing the study (engine optuna), or
             ``auto``: on a GPU one per 2 CPU cores (at most 8), on a CPU 1 (``search.workers``).
+        objectives: what the search optimises (``trainer.objectives.OBJECTIVES``), the primary
+            first: one measured by training (``val_accuracy`` or ``val_loss``), which the
+            pruner watches. Two or more make a multi-objective search (engine optuna).
+        constraints: bounds such as ``parameters<=300000`` on any objective's metric; a
+            configuration that breaks one before training is recorded infeasible untrained,
+            and no infeasible trial is chosen to retrain.
+        choose: which trial is retrained: ``best`` (the best primary objective among feasible
+            trials), ``knee`` (the front's compromise), or a constraint such as
+            ``latency_ms<=2`` (the best primary objective among the trials that meet it).
     """
 
     name: str = DEFAULT_STUDY
@@ -95,6 +106,9 @@ class StudyConfig:
     tta: bool = False
     retrain_seeds: int = 1
     workers: int | str = 1
+    objectives: tuple[str, ...] = ("val_accuracy",)
+    constraints: tuple[str, ...] = ()
+    choose: str = "best"
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
@@ -121,6 +135,60 @@ class StudyConfig:
                 f"workers must be a positive number or auto, but got {self.workers!r}."
             )
         self.enqueued_points()
+        self._check_objectives()
+
+    def _check_objectives(self) -> None:
+        object.__setattr__(self, "objectives", _names("objectives", self.objectives))
+        object.__setattr__(self, "constraints", _names("constraints", self.constraints, ";"))
+        try:
+            listed = self.objective_list()
+            self.constraint_list()
+            check_rule(str(self.choose))
+        except ValueError as error:
+            raise StudyError(str(error)) from error
+        if not listed:
+            raise StudyError("objectives must name at least one objective, such as val_accuracy.")
+        if len(set(self.objectives)) < len(self.objectives):
+            raise StudyError(f"objectives must not repeat a name, but got {self.objectives}.")
+        if listed[0].before_training:
+            raise StudyError(
+                f"the first objective is the primary one, which training measures (val_accuracy "
+                f"or val_loss), but got {listed[0].name}: put it later in the list."
+            )
+        entry = ENGINES[self.engine]
+        if not entry.multi_objective:
+            if self.objectives != ("val_accuracy",) or self.constraints or self.choose != "best":
+                raise StudyError(
+                    f"engine {self.engine} searches one objective, val_accuracy, without "
+                    "constraints or choose rules: use engine optuna for them."
+                )
+            return
+        if self.multi_objective or self.constraints:
+            _check_choice(
+                f"algorithm (with several objectives or constraints, engine {self.engine})",
+                self.algorithm,
+                entry.multi_objective,
+            )
+        if self.multi_objective:
+            _check_choice(
+                "pruner (with several objectives)", self.pruner, entry.multi_objective_pruners
+            )
+
+    def objective_list(self) -> list[Objective]:
+        """The study's objectives, the primary first."""
+        return [objective(name) for name in self.objectives]
+
+    def constraint_list(self) -> list[Constraint]:
+        return [Constraint.parse(text) for text in self.constraints]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
+
+    def before_training_metrics(self) -> list[str]:
+        """The metrics a trial measures before training: its objectives' and constraints'."""
+        names = [*self.objectives, *(c.metric for c in self.constraint_list())]
+        return [n for n in dict.fromkeys(names) if objective(n).before_training]
 
     @property
     def budget_seconds(self) -> float | None:
@@ -244,6 +312,15 @@ def _read(path: Path, studies_dir: Path) -> dict[str, Any]:
 def _default_algorithm(engine: str) -> str:
     entry = ENGINES.get(engine)
     return entry.algorithms[0] if entry else ""
+
+
+def _names(key: str, value: Any, separator: str = ",") -> tuple[str, ...]:
+    """A list of names, or one string of them (a flag's ``a,b``), as a tuple of strings."""
+    if isinstance(value, str):
+        value = [part for part in value.split(separator) if part.strip()]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise StudyError(f"{key} must be a list of names, but got {value!r}.")
+    return tuple(v.strip() for v in value)
 
 
 def _check_choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from search.best import BestModel, retrain_best
-from search.budget import Budget
+from search.budget import Budget, Throughput
 from search.engines import BestTrial, Engine, open_engine
+from search.front import choose, pareto
 from search.results.records import read_study
 from search.study_config import StudyConfig, StudyError
 from search.tracking import Tracker, open_tracker
@@ -71,12 +73,53 @@ def run_study(
             logger.info("%s", cache.summary())
         _write_views(config, engine, tracker, compare=False)
         return StudyResult(None, None)
-    logger.info("best trial %s: val_accuracy %.4f, %s", best.key, best.val_accuracy, best.params)
-    model = retrain_best(config, best, data, runner) if retrain else None
+    primary = config.objectives[0]
+    logger.info("best trial %s: %s %.4f, %s", best.key, primary, best.val_accuracy, best.params)
+    chosen, summary = _chosen(config, engine, best)
+    model = retrain_best(config, chosen, data, runner, summary) if retrain else None
     if cache is not None:
         logger.info("%s", cache.summary())
     _write_views(config, engine, tracker, compare=model is not None)
     return StudyResult(best, model)
+
+
+def _chosen(
+    config: StudyConfig, engine: Engine, best: BestTrial
+) -> tuple[BestTrial, dict[str, Any]]:
+    """The trial ``config.choose`` picks to retrain, and what the export's metadata says of the
+    search: the objectives, constraints, the rule, the front (trial keys) and the choice.
+
+    Raises:
+        StudyError: no complete, feasible trial meets the rule.
+    """
+    objectives = config.objective_list()
+    records = engine.records()
+    chosen = best
+    if config.choose != "best":
+        record = choose(records, objectives, config.choose)
+        if record is None or record.value is None:
+            raise StudyError(
+                f"no complete, feasible trial meets choose rule {config.choose}: rerun with "
+                "--retrain-only and another --choose (best, knee, or a looser bound)."
+            )
+        chosen = BestTrial(
+            key=record.key,
+            number=record.number,
+            params=config.search_space().validate(record.params),
+            val_accuracy=record.value,
+            throughput=Throughput.from_attrs(record.metrics),
+            values=dict(record.values),
+        )
+        logger.info("choose %s: retraining trial %s %s", config.choose, chosen.key, chosen.values)
+    summary = {
+        "objectives": list(config.objectives),
+        "constraints": list(config.constraints),
+        "choose": config.choose,
+        "chosen": chosen.key,
+        "chosen_values": chosen.values,
+        "front": [r.key for r in pareto(records, objectives)],
+    }
+    return chosen, summary
 
 
 def _write_views(

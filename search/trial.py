@@ -12,7 +12,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from search.study_config import StudyConfig
 from search.tracking import Run, RunState, Tracker
 from trainer.checkpoint import Checkpoint
 from trainer.job import train_model
+from trainer.objectives import Subject, measure, measure_before_training
 from trainer.splits import Splits
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ TRAINING_IMAGES = 60_000
 
 @dataclass(frozen=True)
 class TrialOutcome:
-    """How a trial ended; ``val_accuracy`` is its best epoch's (NaN when failed)."""
+    """How a trial ended; ``val_accuracy`` is its primary objective's value, its best epoch's
+    (NaN when failed); ``values`` holds every objective and constraint metric it measured;
+    ``feasible`` is ``None`` when the study has no constraints, ``violations`` how far each
+    constraint is broken (positive) or met (zero or less), in the study's order."""
 
     state: RunState
     val_accuracy: float
@@ -47,6 +51,11 @@ class TrialOutcome:
     run_id: str = ""
     run_name: str = ""
     throughput: Throughput | None = None
+    values: dict[str, float] = field(default_factory=dict)
+    feasible: bool | None = None
+    violations: tuple[float, ...] = ()
+    #: False for a configuration that broke a constraint before training (never trained).
+    trained: bool = True
 
 
 class TrialRunner:
@@ -102,12 +111,15 @@ class TrialRunner:
         callbacks: Sequence[keras.callbacks.Callback] = (),
         is_pruned: Callable[[], bool] = lambda: False,
         on_start: Callable[[Run], None] = lambda run: None,
+        on_measured: Callable[[Mapping[str, float]], None] = lambda values: None,
         reserve: float = 0.0,
     ) -> TrialOutcome:
         """Trains ``params`` for up to ``epochs`` (the study's by default) as trial ``key``.
 
-        Under a time budget, training stops (and the trial counts as pruned) at an epoch's end
-        when one more epoch would leave less than ``reserve`` seconds: the retrain's time."""
+        The objectives known before training are measured first; a configuration that breaks
+        a constraint on them is not trained: it ends ``failed`` and infeasible. Under a time
+        budget, training stops (and the trial counts as pruned) at an epoch's end when one more
+        epoch would leave less than ``reserve`` seconds: the retrain's time."""
         name = run_name(
             params, datetime.now(UTC), experiment=self.tracker.experiment, suffix=f"t{number}"
         )
@@ -115,6 +127,10 @@ class TrialRunner:
         run = self.tracker.start_run(name, self._run_params(params, number, epochs), key)
         on_start(run)
         started = time.perf_counter()
+        before = self._measure_before_training(params, run)
+        if self._violations(before, before_training=True):
+            return self._infeasible(key, run, before, started)
+        on_measured(before)
         budget_stop = StopAtBudget(self.budget, reserve)
         extra = [budget_stop] if self.budget.limited else []
         checkpoint = Checkpoint(str(self.config.checkpoint_dir(key)))
@@ -157,7 +173,13 @@ class TrialRunner:
         throughput = Throughput.measure(
             fitted.history, len(self.splits.y_train), len(self.splits.y_val)
         )
+        values = {
+            **before,
+            **measure(Subject(model, fitted), self._after_training_metrics()),
+        }
+        violations = self._violations(values)
         final = {
+            **values,
             "val_accuracy": fitted.val_accuracy,
             "val_loss": fitted.val_loss,
             "best_epoch": fitted.best_epoch,
@@ -168,9 +190,10 @@ class TrialRunner:
         }
         run.log_metrics({k: v for k, v in final.items() if math.isfinite(v)})
         run.end(state, reason)
+        primary = values[self.config.objectives[0]]
         return TrialOutcome(
             state=state,
-            val_accuracy=fitted.val_accuracy if state != "failed" else math.nan,
+            val_accuracy=primary if state != "failed" else math.nan,
             epochs_run=fitted.epochs_run,
             seconds=seconds,
             parameter_count=int(model.count_params()),
@@ -178,6 +201,54 @@ class TrialRunner:
             run_id=run.run_id,
             run_name=name,
             throughput=throughput,
+            values=values,
+            feasible=all(v <= 0 for v in violations) if self.config.constraints else None,
+            violations=tuple(violations),
+        )
+
+    def _measure_before_training(self, params: Mapping[str, Any], run: Run) -> dict[str, float]:
+        names = self.config.before_training_metrics()
+        values = measure_before_training(params, names, tta=self.config.tta, seed=self.config.seed)
+        if values:
+            run.log_metrics(values)
+        return values
+
+    def _after_training_metrics(self) -> list[str]:
+        names = [*self.config.objectives, *(c.metric for c in self.config.constraint_list())]
+        return [n for n in dict.fromkeys(names) if n not in self.config.before_training_metrics()]
+
+    def _violations(
+        self, values: Mapping[str, float], before_training: bool = False
+    ) -> list[float]:
+        """Each constraint's violation on ``values``; with ``before_training``, only the broken
+        ones among those known before training."""
+        constraints = self.config.constraint_list()
+        if not before_training:
+            return [c.violation(values) if c.metric in values else math.nan for c in constraints]
+        return [v for c in constraints if c.before_training and (v := c.violation(values)) > 0]
+
+    def _infeasible(
+        self, key: str, run: Run, values: dict[str, float], started: float
+    ) -> TrialOutcome:
+        broken = [c for c in self.config.constraint_list() if c.before_training]
+        reason = "infeasible, not trained: " + "; ".join(
+            f"{c.metric} {values[c.metric]:,.4g} breaks {c}" for c in broken if not c.holds(values)
+        )
+        logger.info("trial %s %s", key, reason)
+        run.end("failed", reason)
+        return TrialOutcome(
+            "failed",
+            math.nan,
+            0,
+            time.perf_counter() - started,
+            parameter_count=int(values.get("parameters", 0)),
+            reason=reason,
+            run_id=run.run_id,
+            run_name=run.name,
+            values=values,
+            feasible=False,
+            violations=tuple(self._violations(values)),
+            trained=False,
         )
 
     def _run_params(self, params: Mapping[str, Any], number: int, epochs: int) -> dict[str, Any]:

@@ -21,9 +21,10 @@ from trainer.errors import TrainingDiverged
 from trainer.evaluate import Evaluation, evaluate
 from trainer.export import check_writable, export_model
 from trainer.fit import FitResult, compile_model, fit
-from trainer.hypertune_report import report_val_accuracy
+from trainer.hypertune_report import report_objectives
 from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
+from trainer.objectives import OBJECTIVES, Subject, describe, measure
 from trainer.settings import SUSPICIOUS_GAP, RunSettings
 from trainer.splits import Splits, split
 
@@ -128,6 +129,9 @@ def train_job(
     validation = evaluate(served, splits.x_val, splits.y_val)
     test = evaluate(served, splits.x_test, splits.y_test)
     _log_test(fitted, validation, test, tta=settings.tta)
+    before = [n for n in settings.objectives if OBJECTIVES[n].before_training]
+    after = [n for n in settings.objectives if n not in before]
+    measured = measure(Subject(served), before)
     metadata = build_metadata(
         run_name=name,
         params=point,
@@ -141,12 +145,16 @@ def train_job(
         started=started,
         finished=datetime.now(UTC),
     )
+    metadata["objectives"] = describe(
+        {**measured, **measure(Subject(served, fitted, validation), after)}
+    )
     export_model(served, model_dir, metadata)
     logger.info("exported %s to %s", name, model_dir)
     if checkpoint is not None:
         checkpoint.delete()  # the export is complete: nothing left to continue
     if settings.reports_hypertune:
-        report_val_accuracy(fitted.val_accuracy, fitted.best_epoch)
+        trial_values = {**measured, **measure(Subject(served, fitted), after)}
+        report_objectives(trial_values, fitted.best_epoch, primary=settings.objectives[0])
     if settings.experiment:
         _log_experiment_run(settings.experiment, name, point, settings, fitted, test)
     return JobResult(name, model_dir, point, fitted, validation, test, metadata)

@@ -35,6 +35,9 @@ class RunSettings:
         checkpoint_dir: where the fit's state is saved each epoch, local or ``gs://``
             (``None``: ``$AIP_CHECKPOINT_DIR`` when set, as on Vertex AI, else no checkpoints); a
             job run again with the same settings continues after the last saved epoch.
+        objectives: the objectives (``trainer.objectives``) measured on the exported model,
+            written to its metadata and, in a tuning trial, reported to hypertune, the
+            primary first.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -47,8 +50,21 @@ class RunSettings:
     experiment: str | None = None
     tta: bool = False
     checkpoint_dir: str | None = None
+    objectives: tuple[str, ...] = ("val_accuracy",)
 
     def __post_init__(self) -> None:
+        from trainer.objectives import objective
+
+        try:
+            for name in self.objectives:
+                objective(name)
+        except ValueError as error:
+            raise SettingsError(str(error)) from error
+        if not self.objectives or objective(self.objectives[0]).before_training:
+            raise SettingsError(
+                "objectives must start with one measured by training (val_accuracy or "
+                f"val_loss), but got {','.join(self.objectives) or 'none'}."
+            )
         if self.epochs < 1:
             raise SettingsError(f"epochs must be at least 1, but got {self.epochs}.")
         if self.seed < 0:

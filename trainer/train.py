@@ -56,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
         "when set); the same command after an interruption continues after the last epoch",
     )
     run.add_argument(
+        "--objectives",
+        type=_names,
+        default=("val_accuracy",),
+        metavar="A,B",
+        help="objectives measured on the export, written to its metadata and reported to "
+        "hypertune, the primary first (val_accuracy, val_loss, parameters, latency_ms, "
+        "model_mb; default val_accuracy)",
+    )
+    run.add_argument(
         "--tta",
         action="store_true",
         help="flip test-time augmentation: evaluate and export the mean of the predictions on "
@@ -105,7 +114,20 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         experiment=args.experiment,
         tta=args.tta,
         checkpoint_dir=args.checkpoint_dir,
+        objectives=args.objectives,
     )
+
+
+def _names(text: str) -> tuple[str, ...]:
+    from trainer.objectives import objective
+
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    try:
+        for name in names:
+            objective(name)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return names
 
 
 def _positive_int(text: str) -> int:

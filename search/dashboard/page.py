@@ -20,10 +20,13 @@ from plotly.offline import get_plotlyjs
 
 from search.dashboard import figures
 from search.dashboard.figures import Panel
+from search.dashboard.front_figure import front_figure
 from search.engines import TrialRecord
+from search.front import candidates
 from search.results.records import StudyRecords, as_optuna_study, read_study
 from search.results.table import as_table
 from search.study_config import StudyConfig
+from trainer.objectives import Objective
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +40,14 @@ def write_dashboard(config: StudyConfig, study: StudyRecords | None = None) -> P
     records = study.trials
     metadata = _best_metadata(config)
     panels = build_panels(records, as_optuna_study(records, config), metadata)
+    if config.multi_objective:
+        panels.insert(0, front_panel(records, config.objective_list(), metadata))
     page = _TEMPLATE.format(
         title=html.escape(f"Study {config.name}"),
         plotly=get_plotlyjs(),
         summary=_summary(config, records, metadata),
         panels="\n".join(_section(panel) for panel in panels),
-        runs=_runs_table(study),
+        runs=_runs_table(study, config.objective_list()),
     )
     path = config.output_dir / "dashboard.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +102,20 @@ def build_panels(
         ),
     ]
     return panels + _best_panels(metadata)
+
+
+def front_panel(
+    records: list[TrialRecord], objectives: list[Objective], metadata: dict[str, Any] | None
+) -> Panel:
+    """The study's front on its first two objectives, the retrained trial marked."""
+    title = (
+        f"Which trade-off? {objectives[0].name} against {objectives[1].name}: the Pareto "
+        "front in red, the retrained trial starred"
+    )
+    if not candidates(records, objectives):
+        return Panel("front", title, message="No complete, feasible trial to show yet.")
+    chosen = str(((metadata or {}).get("search") or {}).get("chosen", ""))
+    return Panel("front", title, figure=front_figure(records, objectives, chosen))
 
 
 def _records_panel(key: str, title: str, records: list[TrialRecord], draw: Any) -> Panel:
@@ -179,8 +198,8 @@ def _summary(
     return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
 
 
-def _runs_table(study: StudyRecords) -> str:
-    table = as_table(study)
+def _runs_table(study: StudyRecords, objectives: list[Objective]) -> str:
+    table = as_table(study, objectives)
     if table.empty:
         return "<p class='message'>No runs yet.</p>"
     table = table.drop(columns=[c for c in ("run_id",) if c in table.columns])

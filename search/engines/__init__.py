@@ -1,5 +1,5 @@
 """Search engines: each turns the study's space into trials of ``search.trial.TrialRunner``,
-and reads its study's trials back as ``TrialRecord``s.
+and reads its study's trials back as ``TrialRecord``s (the contract: ``search.contract``).
 
 Engines are named in ``search.components`` and imported only when chosen (Keras Tuner
 imports TensorFlow).
@@ -7,61 +7,17 @@ imports TensorFlow).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from search.components import ENGINES, load
+from search.contract import BestTrial, Engine, TrialRecord
 
 if TYPE_CHECKING:
-    from search.budget import Throughput
     from search.study_config import StudyConfig
-    from search.tracking.base import State
-    from search.trial import TrialRunner
+    from trainer.objectives import Objective
 
-
-@dataclass(frozen=True)
-class BestTrial:
-    """The best finished trial of a study, whatever its engine."""
-
-    key: str
-    number: int
-    params: dict[str, Any]
-    val_accuracy: float
-    run_id: str = ""
-    throughput: Throughput | None = None
-
-
-@dataclass(frozen=True)
-class TrialRecord:
-    """One trial read back: ``value`` is its best ``val_accuracy`` (``None`` unless complete
-    or pruned); ``metrics`` are its run's final metrics where a tracker kept them."""
-
-    number: int
-    key: str
-    state: State
-    value: float | None
-    params: dict[str, Any]
-    curve: tuple[float, ...] = ()
-    seconds: float | None = None
-    parameter_count: int | None = None
-    run_name: str = ""
-    metrics: dict[str, float] = field(default_factory=dict)
-    reason: str = ""
-
-
-class Engine(Protocol):
-    def search(self, runner: TrialRunner) -> BestTrial | None:
-        """Runs the study's remaining trials; returns its best completed trial."""
-        ...
-
-    def best(self) -> BestTrial | None:
-        """The best completed trial so far, running nothing."""
-        ...
-
-    def records(self) -> list[TrialRecord]:
-        """Every trial of the study (finished, running, interrupted), ordered by number;
-        empty for a study that has none yet. Imports nothing heavy."""
-        ...
+__all__ = ["BestTrial", "Engine", "TrialRecord", "best_of", "open_engine"]
 
 
 def open_engine(config: StudyConfig, *, create: bool = True) -> Engine:
@@ -71,7 +27,12 @@ def open_engine(config: StudyConfig, *, create: bool = True) -> Engine:
     return engine
 
 
-def best_of(records: list[TrialRecord]) -> TrialRecord | None:
-    """The complete record of the highest value, the earliest among ties."""
-    complete = [r for r in records if r.state == "complete" and r.value is not None]
-    return max(complete, key=lambda r: (r.value, -r.number)) if complete else None
+def best_of(
+    records: list[TrialRecord], objectives: Sequence[Objective] | None = None
+) -> TrialRecord | None:
+    """The complete, feasible record of the best primary objective (``val_accuracy`` unless
+    ``objectives`` say otherwise), the earliest among ties."""
+    from search.front import best_record
+    from trainer.objectives import objective
+
+    return best_record(records, objectives or [objective("val_accuracy")])

@@ -36,10 +36,16 @@ class OptunaEngine:
         return OptunaSearch(self.config, runner, self._study()).optimize()
 
     def best(self) -> BestTrial | None:
-        return best_trial(self.study) if self.study is not None else None
+        return (
+            best_trial(self.study, self.config.objective_list()) if self.study is not None else None
+        )
 
     def records(self) -> list[TrialRecord]:
-        return trial_records(self.study) if self.study is not None else []
+        return (
+            trial_records(self.study, self.config.objective_list())
+            if self.study is not None
+            else []
+        )
 
     def _study(self) -> optuna.Study:
         if self.study is None:

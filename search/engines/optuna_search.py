@@ -17,25 +17,29 @@ import socket
 import threading
 from typing import Any
 
-import keras
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.engines import BestTrial
 from search.engines import optuna_storage as storage_url
-from search.engines.optuna_samplers import make_sampler
+from search.engines.optuna_halving import ReportToOptuna, SuccessiveHalving
+from search.engines.optuna_samplers import CONSTRAINTS, make_sampler
 from search.engines.optuna_space import suggest
 from search.engines.optuna_study import (
     COUNTED,
+    FEASIBLE,
     HOST,
+    INFEASIBLE,
     PID,
     RESUMES,
     RUN_ID,
     RUN_NAME,
+    VALUES,
     best_points_of,
     best_trial,
     fail_dead_local_trials,
     is_counted,
+    is_interrupted,
     quiet_heartbeat_warnings,
 )
 from search.progress import Progress
@@ -47,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 #: Samplers of workers that join later draw from other streams than the first worker's.
 SEED_STRIDE = 7919
+#: A search stops when its untrained, infeasible trials reach this many per asked-for trial:
+#: its constraints leave too little of the space.
+INFEASIBLE_PER_TRIAL = 10
 
 
 class OptunaSearch:
@@ -55,6 +62,7 @@ class OptunaSearch:
         self.runner = runner
         self.study = study
         self.space = config.search_space()
+        self.objectives = config.objective_list()
         self.lock = storage_url.StudyLock(storage_url.normalise(config.storage_url), config.name)
 
     def optimize(self) -> BestTrial | None:
@@ -64,7 +72,9 @@ class OptunaSearch:
             optuna.storages.fail_stale_trials(self.study)
             trials = self.study.get_trials(deepcopy=False)
             self.study.sampler = make_sampler(
-                self.config.algorithm, self.config.seed + SEED_STRIDE * len(trials)
+                self.config.algorithm,
+                self.config.seed + SEED_STRIDE * len(trials),
+                constraints=len(self.config.constraints),
             )
             self._close_orphans(trials)
             self._enqueue_interrupted(trials)
@@ -73,7 +83,10 @@ class OptunaSearch:
         progress.begin(f"optuna ({self.config.algorithm}, pruner {self.config.pruner})")
         while (trial := self._next_trial()) is not None:
             self._run(trial, progress)
-        return best_trial(self.study)
+        return self._best()
+
+    def _best(self) -> BestTrial | None:
+        return best_trial(self.study, self.objectives)
 
     def _enqueue(self) -> None:
         """Adds the study's ``enqueue`` points (and ``enqueue_from``'s best) to the queue, each
@@ -91,7 +104,7 @@ class OptunaSearch:
             trials = self.study.get_trials(deepcopy=False)
             if sum(is_counted(t) for t in trials) >= self.config.trials:
                 return None
-            if not self._budget_allows(trials):
+            if not self._budget_allows(trials) or self._too_infeasible(trials):
                 return None
             trial = self.study.ask()
             self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
@@ -99,8 +112,20 @@ class OptunaSearch:
             trial.set_user_attr(PID, os.getpid())
             return trial
 
+    def _too_infeasible(self, trials: list[FrozenTrial]) -> bool:
+        infeasible = sum(bool(t.user_attrs.get(INFEASIBLE)) for t in trials)
+        if infeasible < INFEASIBLE_PER_TRIAL * self.config.trials:
+            return False
+        logger.warning(
+            "%d configurations broke the constraints (%s) before training: the search stops. "
+            "Loosen the constraints or narrow the study's space toward smaller models.",
+            infeasible,
+            ", ".join(self.config.constraints),
+        )
+        return True
+
     def _budget_allows(self, trials: list[FrozenTrial]) -> bool:
-        best = best_trial(self.study)
+        best = self._best()
         durations = [
             float(t.user_attrs["trial_seconds"])
             for t in trials
@@ -119,7 +144,7 @@ class OptunaSearch:
         }
         for trial in trials:
             key = f"optuna-{trial.number}"
-            if trial.state != TrialState.FAIL or is_counted(trial) or key in taken:
+            if not is_interrupted(trial) or key in taken:
                 continue
             folder = self.config.checkpoint_dir(key)
             if (folder / CHECKPOINT_FILE).exists():
@@ -136,8 +161,8 @@ class OptunaSearch:
             self.config.checkpoint_dir(resumes).rename(self.config.checkpoint_dir(key))
             logger.info("trial %s continues the interrupted %s from its checkpoint", key, resumes)
         progress.trial_started(key, params)
-        pruning = ReportToOptuna(trial)
-        best = best_trial(self.study)
+        pruning = self._pruning(trial)
+        best = self._best()
         with Heartbeat(self.study, trial, self.config.heartbeat_seconds):
             try:
                 outcome = self.runner.run(
@@ -147,6 +172,7 @@ class OptunaSearch:
                     callbacks=[pruning],
                     is_pruned=lambda: pruning.pruned,
                     on_start=lambda run: _link(trial, run.run_id, run.name),
+                    on_measured=pruning.measured,
                     reserve=self.runner.retrain_reserve(best.throughput if best else None),
                 )
             except KeyboardInterrupt:
@@ -156,7 +182,27 @@ class OptunaSearch:
         self._tell(trial, outcome)
         progress.trial_finished(key, outcome)
 
+    def _pruning(self, trial: optuna.Trial) -> ReportToOptuna | SuccessiveHalving:
+        """Optuna's own pruner with one objective; with several (which Optuna's pruners
+        refuse) successive halving on the primary one."""
+        metric = self.objectives[0]
+        if not self.config.multi_objective:
+            return ReportToOptuna(trial, metric.name)
+        return SuccessiveHalving(
+            self.study, trial, self.objectives, enabled=self.config.pruner != "none"
+        )
+
     def _tell(self, trial: optuna.Trial, outcome: TrialOutcome) -> None:
+        values = {self.objectives[0].name: outcome.val_accuracy, **outcome.values}
+        trial.set_user_attr(VALUES, {k: v for k, v in values.items() if math.isfinite(v)})
+        if outcome.feasible is not None:
+            trial.set_user_attr(FEASIBLE, outcome.feasible)
+            trial.set_user_attr(CONSTRAINTS, list(outcome.violations))
+        if not outcome.trained:
+            trial.set_user_attr(INFEASIBLE, True)
+            trial.set_user_attr("fail_reason", outcome.reason[:2000])
+            self.study.tell(trial, state=TrialState.FAIL)
+            return
         trial.set_user_attr("epochs_run", outcome.epochs_run)
         trial.set_user_attr("trial_seconds", outcome.seconds)
         trial.set_user_attr("parameter_count", outcome.parameter_count)
@@ -165,7 +211,7 @@ class OptunaSearch:
         if outcome.reason and outcome.state == "pruned":
             trial.set_user_attr("prune_reason", outcome.reason)
         if outcome.state == "complete":
-            self.study.tell(trial, outcome.val_accuracy)
+            self.study.tell(trial, [values[o.name] for o in self.objectives])
         elif outcome.state == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
         else:
@@ -176,7 +222,7 @@ class OptunaSearch:
     def _progress(self) -> Progress:
         trials = self.study.get_trials(deepcopy=False)
         done = sum(is_counted(t) and t.state != TrialState.RUNNING for t in trials)
-        best = best_trial(self.study)
+        best = self._best()
         return Progress(
             self.config.trials,
             done=done,
@@ -185,9 +231,7 @@ class OptunaSearch:
         )
 
     def _close_orphans(self, trials: list[FrozenTrial]) -> None:
-        dead = [
-            f"optuna-{t.number}" for t in trials if t.state == TrialState.FAIL and not is_counted(t)
-        ]
+        dead = [f"optuna-{t.number}" for t in trials if is_interrupted(t)]
         closed = self.runner.tracker.close_orphans(dead)
         if closed:
             logger.info("closed %d run(s) left open by a worker that was killed", closed)
@@ -196,30 +240,6 @@ class OptunaSearch:
 def _link(trial: optuna.Trial, run_id: str, run_name: str) -> None:
     trial.set_user_attr(RUN_ID, run_id)
     trial.set_user_attr(RUN_NAME, run_name)
-
-
-class ReportToOptuna(keras.callbacks.Callback):
-    """Reports each epoch's ``val_accuracy`` and stops training when the pruner says so."""
-
-    def __init__(self, trial: optuna.Trial) -> None:
-        super().__init__()
-        self.trial = trial
-        self.pruned = False
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        value = (logs or {}).get("val_accuracy")
-        if value is None or not math.isfinite(float(value)):
-            return
-        self.trial.report(float(value), step=epoch + 1)
-        if self.trial.should_prune():
-            self.pruned = True
-            self.model.stop_training = True
-
-    def restored(self, history: dict[str, list[float]]) -> None:
-        """Reports the epochs a checkpoint brought back (the pruner decides from then on)."""
-        for step, value in enumerate(history.get("val_accuracy", []), start=1):
-            if math.isfinite(value):
-                self.trial.report(value, step=step)
 
 
 class Heartbeat:

@@ -7,11 +7,10 @@ table), which needs no Keras.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import socket
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,12 +21,27 @@ from search.budget import Throughput
 from search.engines import BestTrial, TrialRecord
 from search.engines import optuna_storage as storage_url
 from search.engines.optuna_samplers import make_pruner
+from search.front import best_record
 from search.study_config import StudyConfig, StudyError
+from trainer.objectives import Objective
 
 logger = logging.getLogger(__name__)
 
 #: How a trial's time splits, kept with the trial (so also without a tracker).
-TIMING_ATTRS = ("compile_seconds", "steady_epoch_seconds")
+TIMING_ATTRS = (
+    "compile_seconds",
+    "steady_epoch_seconds",
+    "train_images_per_second",
+    "val_images_per_second",
+)
+#: Every objective and constraint metric a trial measured; whether it met the constraints.
+VALUES = "values"
+FEASIBLE = "feasible"
+#: A trial whose configuration broke a constraint before training: failed, not counted.
+INFEASIBLE = "infeasible"
+#: The primary objective per epoch, where Optuna keeps no intermediate values (several
+#: objectives).
+CURVE = "curve"
 
 COUNTED = "counted"
 SETUP_LOCK = "optuna-storage-setup"
@@ -66,11 +80,13 @@ def open_study(config: StudyConfig) -> optuna.Study:
                 heartbeat_interval=config.heartbeat_seconds,
                 grace_period=2 * config.heartbeat_seconds,
             )
-            return optuna.create_study(
+            study = optuna.create_study(
                 study_name=config.name,
                 storage=storage,
-                direction="maximize",
-                pruner=make_pruner(config.pruner, config.epochs),
+                directions=[o.direction for o in config.objective_list()],
+                pruner=make_pruner(
+                    "none" if config.multi_objective else config.pruner, config.epochs
+                ),
                 load_if_exists=True,
             )
     except Exception as error:
@@ -79,27 +95,53 @@ def open_study(config: StudyConfig) -> optuna.Study:
             f"Cannot open the study storage {storage_url.describe(url)}: {reason}. "
             "Check --storage (is the database server running, the database created?)."
         ) from error
+    _check_directions(study, config)
+    return study
+
+
+def _check_directions(study: optuna.Study, config: StudyConfig) -> None:
+    wanted = [o.direction for o in config.objective_list()]
+    found = [d.name.lower() for d in study.directions]
+    if found != wanted:
+        raise StudyError(
+            f"study {config.name} was created with {len(found)} objective(s) ({', '.join(found)}) "
+            f"but objectives {', '.join(config.objectives)} ask for {', '.join(wanted)}: give "
+            "this search its own study name (a new study file), or the objectives it had."
+        )
 
 
 def is_counted(trial: FrozenTrial) -> bool:
-    """Whether a trial counts toward the study's ``trials``: finished, or running now."""
+    """Whether a trial counts toward the study's ``trials``: finished, or running now (an
+    infeasible one, never trained, does not count)."""
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
         return True
     return trial.state == TrialState.FAIL and bool(trial.user_attrs.get(COUNTED))
 
 
-def best_trial(study: optuna.Study) -> BestTrial | None:
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not complete:
+def is_interrupted(trial: FrozenTrial) -> bool:
+    """A failed trial that was cut off (its worker stopped or killed): run again."""
+    return (
+        trial.state == TrialState.FAIL
+        and not trial.user_attrs.get(COUNTED)
+        and not trial.user_attrs.get(INFEASIBLE)
+    )
+
+
+def best_trial(study: optuna.Study, objectives: Sequence[Objective]) -> BestTrial | None:
+    """The complete, feasible trial of the best primary objective (``search.front``)."""
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    record = best_record(trial_records(study, objectives), objectives)
+    if record is None or record.value is None:
         return None
-    best = max(complete, key=lambda t: (t.value, -t.number))
+    best = trials[record.number]
     return BestTrial(
-        key=f"optuna-{best.number}",
-        number=best.number,
+        key=record.key,
+        number=record.number,
         params=dict(best.params),
-        val_accuracy=float(best.value if best.value is not None else math.nan),
+        val_accuracy=float(record.value),
         run_id=str(best.user_attrs.get(RUN_ID, "")),
         throughput=Throughput.from_attrs(best.user_attrs),
+        values=dict(record.values),
     )
 
 
@@ -124,7 +166,7 @@ def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dic
         raise StudyError(f"enqueue_from: study {source!r} has no completed trial yet.")
     space = config.search_space()
     points = []
-    for trial in sorted(complete, key=lambda t: float(t.value or 0.0), reverse=True)[:count]:
+    for trial in sorted(complete, key=lambda t: float(t.values[0]), reverse=True)[:count]:
         known = {k: v for k, v in trial.params.items() if k in space.names}
         try:
             points.append(space.validate(known))
@@ -160,36 +202,46 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def trial_records(study: optuna.Study) -> list[TrialRecord]:
-    """Every trial but those still queued, in the one state vocabulary."""
-    records = []
-    for trial in study.get_trials(deepcopy=False):
-        if trial.state == TrialState.WAITING:
-            continue
-        state: Any = trial.state.name.lower()
-        if trial.state == TrialState.FAIL:
-            state = "failed" if trial.user_attrs.get(COUNTED) else "interrupted"
+def trial_records(study: optuna.Study, objectives: Sequence[Objective]) -> list[TrialRecord]:
+    """Every trial but those still queued, in the one state vocabulary; ``value`` is the
+    primary objective's (a pruned trial's: its best epoch's)."""
+    return [
+        _record(trial, objectives)
+        for trial in study.get_trials(deepcopy=False)
+        if trial.state != TrialState.WAITING
+    ]
+
+
+def _record(trial: FrozenTrial, objectives: Sequence[Objective]) -> TrialRecord:
+    state: Any = trial.state.name.lower()
+    if trial.state == TrialState.FAIL:
+        state = "interrupted" if is_interrupted(trial) else "failed"
+    if trial.intermediate_values:
         curve = tuple(trial.intermediate_values[s] for s in sorted(trial.intermediate_values))
-        value = trial.value if trial.value is not None else (max(curve) if curve else None)
-        records.append(
-            TrialRecord(
-                number=trial.number,
-                key=f"optuna-{trial.number}",
-                state=state,
-                value=value if state in ("complete", "pruned") else None,
-                params=dict(trial.params),
-                curve=curve,
-                seconds=trial.user_attrs.get("trial_seconds"),
-                parameter_count=trial.user_attrs.get("parameter_count"),
-                run_name=trial.user_attrs.get(RUN_NAME, ""),
-                reason=str(
-                    trial.user_attrs.get("fail_reason") or trial.user_attrs.get("prune_reason", "")
-                ),
-                metrics={
-                    key: float(trial.user_attrs[key])
-                    for key in TIMING_ATTRS
-                    if key in trial.user_attrs
-                },
-            )
-        )
-    return records
+    else:
+        curve = tuple(float(v) for v in trial.user_attrs.get(CURVE, ()))
+    primary = objectives[0]
+    values = {k: float(v) for k, v in dict(trial.user_attrs.get(VALUES, {})).items()}
+    if trial.state == TrialState.COMPLETE and trial.values:
+        values.update({o.name: float(v) for o, v in zip(objectives, trial.values, strict=False)})
+    value = values.get(primary.name)
+    if value is None and curve:
+        value = max(curve) if primary.direction == "maximize" else min(curve)
+    feasible = trial.user_attrs.get(FEASIBLE)
+    return TrialRecord(
+        number=trial.number,
+        key=f"optuna-{trial.number}",
+        state=state,
+        value=value if state in ("complete", "pruned") else None,
+        params=dict(trial.params),
+        curve=curve,
+        seconds=trial.user_attrs.get("trial_seconds"),
+        parameter_count=trial.user_attrs.get("parameter_count"),
+        run_name=trial.user_attrs.get(RUN_NAME, ""),
+        reason=str(trial.user_attrs.get("fail_reason") or trial.user_attrs.get("prune_reason", "")),
+        metrics={
+            key: float(trial.user_attrs[key]) for key in TIMING_ATTRS if key in trial.user_attrs
+        },
+        values=values,
+        feasible=None if feasible is None else bool(feasible),
+    )

@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 
 from search.engines import Engine, TrialRecord, open_engine
 from search.tracking import RunRecord, Tracker, open_tracker
+from trainer.objectives import Constraint
 
 if TYPE_CHECKING:
     from search.study_config import StudyConfig
@@ -76,6 +77,7 @@ def fetched_records(config: StudyConfig) -> list[TrialRecord]:
     path = config.output_dir / FETCHED_FILE
     if not path.exists():
         return []
+    constraints = config.constraint_list()
     return [
         TrialRecord(
             number=trial["number"],
@@ -86,6 +88,8 @@ def fetched_records(config: StudyConfig) -> list[TrialRecord]:
             curve=tuple(trial["curve"]),
             seconds=trial["seconds"],
             reason=trial.get("reason") or "",
+            values=(values := dict(trial.get("values") or {})),
+            feasible=_feasible(constraints, values) if constraints else None,
         )
         for trial in sorted(json.loads(path.read_text())["trials"], key=lambda t: t["number"])
     ]
@@ -96,7 +100,8 @@ def as_optuna_study(records: list[TrialRecord], config: StudyConfig) -> optuna.S
     from search.engines.optuna_space import distributions
 
     space_distributions = distributions(config.search_space())
-    study = optuna.create_study(direction="maximize", storage=optuna.storages.InMemoryStorage())
+    direction = config.objective_list()[0].direction
+    study = optuna.create_study(direction=direction, storage=optuna.storages.InMemoryStorage())
     for record in records:
         state = _OPTUNA_STATES.get(record.state, TrialState.FAIL)
         value = record.value if state == TrialState.COMPLETE else None
@@ -111,6 +116,13 @@ def as_optuna_study(records: list[TrialRecord], config: StudyConfig) -> optuna.S
             )
         )
     return study
+
+
+def _feasible(constraints: list[Constraint], values: dict[str, float]) -> bool | None:
+    """Whether ``values`` meet every constraint; ``None`` where a metric was not reported."""
+    if any(c.metric not in values for c in constraints):
+        return None
+    return all(c.holds(values) for c in constraints)
 
 
 def _int(value: float | None) -> int | None:

@@ -2,25 +2,32 @@
 
 A view of the same records the dashboard reads (``records.read_study``): one row per trial,
 then one per run that belongs to no trial (the retrained best). Columns: ``run_name``,
-``state``, ``param.<name>`` and ``metric.<name>`` (final values; ``metric.val_accuracy`` is the
-trial's objective, its best epoch's), sorted by ``metric.val_accuracy``, best first.
+``state``, ``feasible`` (it met the study's constraints; an untrained, infeasible configuration
+is false), ``pareto`` (on the front of the study's objectives, ``search.front``),
+``param.<name>`` and ``metric.<name>`` (final values; one per objective: the primary one is the
+trial's best epoch's), sorted by the primary objective, best first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from search.engines import TrialRecord
+from search.front import pareto
 from search.results.records import StudyRecords, read_study
 from search.study_config import StudyConfig, StudyError
 from search.tracking import RunRecord
+from trainer.objectives import Objective, objective
 
-OBJECTIVE_COLUMN = "metric.val_accuracy"
 SUMMARY_METRICS = (
     "val_accuracy",
+    "val_loss",
+    "latency_ms",
+    "model_mb",
     "test_accuracy",
     "epochs_run",
     "trial_seconds",
@@ -51,21 +58,28 @@ def study_table(config: StudyConfig, records: StudyRecords | None = None) -> pd.
             f"{config.name}, or fetch a Vertex AI tuning job with python -m search.vertex "
             "--fetch JOB."
         )
-    return as_table(records)
+    return as_table(records, config.objective_list())
 
 
-def as_table(records: StudyRecords) -> pd.DataFrame:
-    rows = [_trial_row(r) for r in records.trials] + [_run_row(r) for r in records.runs]
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return pd.DataFrame(columns=["run_name", "state", OBJECTIVE_COLUMN])
-    if OBJECTIVE_COLUMN not in table:
-        table[OBJECTIVE_COLUMN] = float("nan")
-    ordered = ["run_name", "state"]
+def as_table(records: StudyRecords, objectives: Sequence[Objective] = ()) -> pd.DataFrame:
+    """``records`` as rows; ``objectives`` (default ``val_accuracy``) give the ``metric.``
+    columns that always exist, the ``pareto`` column and the order."""
+    objectives = list(objectives) or [objective("val_accuracy")]
+    primary = f"metric.{objectives[0].name}"
+    front = {r.key for r in pareto(records.trials, objectives)}
+    rows = [_trial_row(r, objectives[0].name, r.key in front) for r in records.trials]
+    table = pd.DataFrame(rows + [_run_row(r) for r in records.runs])
+    ordered = ["run_name", "state", "feasible", "pareto"]
+    for name in ordered[2:] + [f"metric.{o.name}" for o in objectives]:
+        if name not in table:
+            table[name] = float("nan") if name.startswith("metric.") else None
     ordered += sorted(c for c in table.columns if c.startswith("param."))
-    ordered += sorted(c for c in table.columns if c.startswith("metric."))
+    ordered += [f"metric.{o.name}" for o in objectives]
+    ordered += sorted(c for c in table.columns if c.startswith("metric.") and c not in ordered)
     ordered += [c for c in table.columns if c not in ordered]
-    table = table[ordered].sort_values(OBJECTIVE_COLUMN, ascending=False, na_position="last")
+    table = table[ordered].sort_values(
+        primary, ascending=objectives[0].direction == "minimize", na_position="last"
+    )
     return table.reset_index(drop=True)
 
 
@@ -76,16 +90,19 @@ def write_table(config: StudyConfig, table: pd.DataFrame) -> Path:
     return path
 
 
-def _trial_row(record: TrialRecord) -> dict[str, Any]:
+def _trial_row(record: TrialRecord, primary: str, on_front: bool) -> dict[str, Any]:
     metrics = {
         **record.metrics,
-        "val_accuracy": record.value,
+        **record.values,
+        primary: record.value,
         "trial_seconds": record.seconds,
         "parameter_count": record.parameter_count,
     }
     return {
         "run_name": record.run_name or record.key,
         "state": record.state,
+        "feasible": record.feasible if record.feasible is not None else record.state != "failed",
+        "pareto": on_front,
         **{f"param.{k}": v for k, v in record.params.items()},
         **{f"metric.{k}": v for k, v in metrics.items() if v is not None},
     }
@@ -105,7 +122,13 @@ def format_table(table: pd.DataFrame, limit: int | None = None) -> str:
     if table.empty:
         return "no runs"
     metrics = [f"metric.{name}" for name in SUMMARY_METRICS]
-    columns = ["run_name", "state", *metrics, *(c for c in table.columns if c.startswith("param."))]
+    columns = [
+        "run_name",
+        "state",
+        *(c for c in ("feasible", "pareto") if table[c].notna().any()),
+        *metrics,
+        *(c for c in table.columns if c.startswith("param.")),
+    ]
     shown = table[[c for c in columns if c in table.columns and c not in HIDDEN_PARAMS]]
     shown = shown.head(limit) if limit else shown
     shown = shown.rename(columns=lambda c: c.split(".", 1)[-1])

@@ -47,6 +47,12 @@ def build_parser() -> cli.StudyParser:
     parser.study_flag(
         "--experiment", help="each trial logs a run of this Vertex AI Experiments experiment"
     )
+    parser.study_flag(
+        "--objectives",
+        metavar="A,B",
+        help="the job's metrics, the primary first, each reported by the trainer (default: "
+        "the study's, val_accuracy)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
     custom = parser.add_argument_group("one custom training job (instead of a tuning job)")
     custom.add_argument(

@@ -1,6 +1,7 @@
 """Bringing a finished Vertex AI tuning job's trials back into the study folder.
 
-The trials (parameters, final and intermediate ``val_accuracy``, states, times) are written to
+The trials (parameters, each objective's final value, the primary's per step, states, times)
+are written to
 ``studies/<name>/vertex_trials.json``, which ``search.results.records`` reads, so the local
 dashboard and compare table show cloud results too.
 """
@@ -16,7 +17,6 @@ from model_space import CNN_SPACE
 from search.results.records import FETCHED_FILE
 from search.study_config import StudyConfig
 from trainer.cli_types import flag_type
-from trainer.hypertune_report import METRIC_TAG
 
 _STATES = {
     "SUCCEEDED": "complete",
@@ -42,7 +42,7 @@ def fetch(
         job: Any = aiplatform.HyperparameterTuningJob.get(
             resource_name=job_name, project=project, location=location, credentials=credentials
         )
-        trials = [trial_record(trial) for trial in job.trials]
+        trials = [trial_record(trial, config.objectives[0]) for trial in job.trials]
     except Exception as error:
         raise explain_cloud_error(error) from error
     path = config.output_dir / FETCHED_FILE
@@ -53,8 +53,9 @@ def fetch(
     return path
 
 
-def trial_record(trial: Any) -> dict[str, Any]:
-    """One Vertex ``Trial`` as plain data, parameters typed by the declared space."""
+def trial_record(trial: Any, primary: str = "val_accuracy") -> dict[str, Any]:
+    """One Vertex ``Trial`` as plain data, parameters typed by the declared space: ``curve``
+    and ``value`` are the ``primary`` objective's, ``values`` every metric it reported."""
     params = {
         p.parameter_id: flag_type(CNN_SPACE[p.parameter_id])(_text(p.value))
         for p in trial.parameters
@@ -64,16 +65,17 @@ def trial_record(trial: Any) -> dict[str, Any]:
         metric.value
         for measurement in sorted(trial.measurements, key=lambda m: m.step_count)
         for metric in measurement.metrics
-        if metric.metric_id == METRIC_TAG
+        if metric.metric_id == primary
     ]
-    final = [m.value for m in trial.final_measurement.metrics if m.metric_id == METRIC_TAG]
+    values = {m.metric_id: float(m.value) for m in trial.final_measurement.metrics}
     seconds = None
     if trial.start_time and trial.end_time:
         seconds = (trial.end_time - trial.start_time).total_seconds()
     return {
         "number": int(trial.id),
         "state": _STATES.get(type(trial).State(trial.state).name, "failed"),
-        "value": final[0] if final else None,
+        "value": values.get(primary),
+        "values": values,
         "params": params,
         "curve": curve,
         "seconds": seconds,

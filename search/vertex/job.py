@@ -15,7 +15,6 @@ from typing import Any
 from search.study_config import StudyConfig, StudyError
 from search.vertex.spec import fixed_args, parameter_specs
 from trainer.errors import CloudError
-from trainer.hypertune_report import METRIC_TAG
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +67,8 @@ def container_args(config: StudyConfig) -> list[str]:
         f"--seed={config.seed}",
         "--hypertune",
     ]
+    if config.objectives != ("val_accuracy",):
+        args.append(f"--objectives={','.join(config.objectives)}")
     if config.subset:
         args.append(f"--subset={config.subset}")
     if config.data_dir:
@@ -117,7 +118,7 @@ def build_tuning_job(
     job = aiplatform.HyperparameterTuningJob(
         display_name=display_name,
         custom_job=custom_job,
-        metric_spec={METRIC_TAG: "maximize"},
+        metric_spec={o.name: o.direction for o in config.objective_list()},
         parameter_spec=specs,
         max_trial_count=settings.trials,
         parallel_trial_count=settings.parallel_trials,
