@@ -71,7 +71,7 @@ CASES = [
     ),
     Case("search.run", [*STUDY, "--trials", "0"], ("trials must be a positive integer", "0")),
     Case("search.run", [*STUDY, "--engine", "ray"], ("'ray'", "optuna, keras-tuner")),
-    Case("search.run", [*STUDY, "--algorithm", "grid"], ("'grid'", "tpe, random, cmaes, qmc")),
+    Case("search.run", [*STUDY, "--algorithm", "grid"], ("'grid'", "tpe, random, cmaes, qmc, nsga2")),
     Case("search.run", [*STUDY, "--pruner", "sometimes"], ("'sometimes'", "asha, hyperband")),
     Case("search.run", [*STUDY, "--tracking", "wandb"], ("'wandb'", "mlflow, vertex, none")),
     Case("search.run", [*STUDY, "--budget", "an hour"], ("'an hour'", "such as 60m")),
@@ -119,6 +119,45 @@ CASES = [
     ),
     Case(
         "search.run", ["--study", "wide", "--studies-dir", "{tmp}/studies"], ("space: units", "128")
+    ),
+    # search.run: objectives, constraints, the choose rule
+    Case("search.run", [*STUDY, "--objectives", "speed"], ("'speed'", "known objectives")),
+    Case(
+        "search.run",
+        [*STUDY, "--objectives", "latency_ms,val_accuracy"],
+        ("primary one, which training measures", "latency_ms"),
+    ),
+    Case(
+        "search.run",
+        [*STUDY, "--objectives", "val_accuracy,val_accuracy"],
+        ("must not repeat", "val_accuracy"),
+    ),
+    Case(
+        "search.run",
+        [*STUDY, "--constraint", "parameters<300000"],
+        ("parameters<300000", "NAME<=NUMBER"),
+    ),
+    Case("search.run", [*STUDY, "--constraint", "size<=3"], ("'size'", "known objectives")),
+    Case("search.run", [*STUDY, "--choose", "fastest"], ("'fastest'", "best, knee")),
+    Case(
+        "search.run",
+        [*STUDY, "--objectives", "val_accuracy,model_mb", "--algorithm", "cmaes"],
+        ("'cmaes'", "tpe, random, nsga2, qmc"),
+    ),
+    Case(
+        "search.run",
+        [*STUDY, "--objectives", "val_accuracy,model_mb", "--pruner", "median"],
+        ("'median'", "asha, none"),
+    ),
+    Case(
+        "search.run",
+        [*STUDY, "--engine", "keras-tuner", "--constraint", "parameters<=300000"],
+        ("engine keras-tuner searches one objective", "engine optuna"),
+    ),
+    Case(
+        "trainer.train",
+        ["--objectives", "val_accuracy,speed"],
+        ("'speed'", "known objectives"),
     ),
     # search.compare and search.dashboard: reading back
     Case("search.compare", STUDY, ("study tiny has no trials or runs yet", "python -m search.run")),

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 from search.engines import BestTrial
 from search.engines import optuna_storage as storage_url
 from search.engines.optuna_halving import ReportToOptuna, SuccessiveHalving
-from search.engines.optuna_samplers import CONSTRAINTS, make_sampler
+from search.engines.optuna_samplers import make_sampler
 from search.engines.optuna_space import suggest
 from search.engines.optuna_study import (
     COUNTED,
@@ -74,7 +74,6 @@ class OptunaSearch:
             self.study.sampler = make_sampler(
                 self.config.algorithm,
                 self.config.seed + SEED_STRIDE * len(trials),
-                constraints=len(self.config.constraints),
             )
             self._close_orphans(trials)
             self._enqueue_interrupted(trials)
@@ -197,7 +196,10 @@ class OptunaSearch:
         trial.set_user_attr(VALUES, {k: v for k, v in values.items() if math.isfinite(v)})
         if outcome.feasible is not None:
             trial.set_user_attr(FEASIBLE, outcome.feasible)
-            trial.set_user_attr(CONSTRAINTS, list(outcome.violations))
+            for constraint, violation in zip(
+                self.config.constraints, outcome.violations, strict=True
+            ):
+                trial.set_constraint(constraint, violation if math.isfinite(violation) else 1.0)
         if not outcome.trained:
             trial.set_user_attr(INFEASIBLE, True)
             trial.set_user_attr("fail_reason", outcome.reason[:2000])

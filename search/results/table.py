@@ -70,7 +70,7 @@ def as_table(records: StudyRecords, objectives: Sequence[Objective] = ()) -> pd.
     rows = [_trial_row(r, objectives[0].name, r.key in front) for r in records.trials]
     table = pd.DataFrame(rows + [_run_row(r) for r in records.runs])
     ordered = ["run_name", "state", "feasible", "pareto"]
-    for name in ordered[2:] + [f"metric.{o.name}" for o in objectives]:
+    for name in ordered + [f"metric.{o.name}" for o in objectives]:
         if name not in table:
             table[name] = float("nan") if name.startswith("metric.") else None
     ordered += sorted(c for c in table.columns if c.startswith("param."))

@@ -386,3 +386,59 @@ def test_fetched_trials_feed_compare_and_dashboard(
     assert list(table["run_name"])[:2] == ["vertex-3", "vertex-1"]
     page = (config.output_dir / "dashboard.html").read_text()
     assert "3 trials (2 complete, 1 failed)" in page
+
+
+def test_a_job_of_two_objectives_has_a_metric_each(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The dry run's spec parses as the API's HyperparameterTuningJob with both metrics, and
+    each trial's container is told to measure and report both."""
+    from trainer.train import build_parser
+
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    assert vertex.main([*BASE, "--dry-run", "--objectives", "val_accuracy,latency_ms"]) == 0
+    job = HyperparameterTuningJob.from_json(capsys.readouterr().out)
+    metrics = {m.metric_id: m.goal for m in job.study_spec.metrics}
+    goal = StudySpec.MetricSpec.GoalType
+    assert metrics == {"val_accuracy": goal.MAXIMIZE, "latency_ms": goal.MINIMIZE}
+    args = list(job.trial_job_spec.worker_pool_specs[0].container_spec.args)
+    assert "--objectives=val_accuracy,latency_ms" in args
+    assert build_parser().parse_args(args).objectives == ("val_accuracy", "latency_ms")
+
+
+def test_fetched_trials_bring_every_objective_back(tmp_path: Path) -> None:
+    """Each reported metric comes back as the trial's values, so the same front is read."""
+    from google.cloud.aiplatform_v1.types import Measurement, Trial
+
+    from search.front import pareto
+    from search.results.records import fetched_records
+    from search.study_config import load_study
+    from search.vertex.fetch import FETCHED_FILE, trial_record
+
+    def trial(number: int, accuracy: float, latency: float) -> Trial:
+        return Trial(
+            id=str(number),
+            state=Trial.State.SUCCEEDED,
+            parameters=[Trial.Parameter(parameter_id="units", value=256.0)],
+            final_measurement=Measurement(
+                metrics=[
+                    Measurement.Metric(metric_id="latency_ms", value=latency),
+                    Measurement.Metric(metric_id="val_accuracy", value=accuracy),
+                ]
+            ),
+        )
+
+    studies = tmp_path / "studies"
+    studies.mkdir()
+    (studies / "cloud.yaml").write_text(
+        "tracking: none\nobjectives: [val_accuracy, latency_ms]\nconstraints: [latency_ms<=3]\n"
+    )
+    config = load_study("cloud", studies_dir=studies)
+    rows = [trial_record(t, "val_accuracy") for t in (trial(1, 0.9, 2.0), trial(2, 0.8, 1.0))]
+    rows.append(trial_record(trial(3, 0.95, 4.0), "val_accuracy"))
+    config.output_dir.mkdir()
+    (config.output_dir / FETCHED_FILE).write_text(json.dumps({"job": JOB_NAME, "trials": rows}))
+    records = fetched_records(config)
+    assert records[0].value == 0.9 and records[0].values == {"val_accuracy": 0.9, "latency_ms": 2.0}
+    assert [r.feasible for r in records] == [True, True, False]
+    assert [r.key for r in pareto(records, config.objective_list())] == ["vertex-1", "vertex-2"]

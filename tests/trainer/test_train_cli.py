@@ -90,3 +90,26 @@ def test_entrypoint_runs_as_a_process(tmp_path: Path) -> None:
     assert "epoch 1/1" in result.stderr
     assert (tmp_path / "m" / "saved_model.pb").exists()
     assert "val_accuracy" in (tmp_path / "metrics").read_text()
+
+
+@pytest.mark.slow
+def test_a_trial_reports_each_objective_under_its_own_tag(tmp_path: Path, monkeypatch) -> None:
+    """What a two-metric Vertex tuning job reads: one tag per objective, the primary last;
+    the export's metadata has each objective measured on the served model."""
+    metric_file = tmp_path / "output.metrics"
+    monkeypatch.setenv("AIP_MODEL_DIR", str(tmp_path / "model"))
+    monkeypatch.setenv("CLOUD_ML_TRIAL_ID", "3")
+    monkeypatch.setenv("CLOUD_ML_HP_METRIC_FILE", str(metric_file))
+    objectives = "val_accuracy,latency_ms,parameters"
+    assert main([*TINY, "--units=128", "--batch_size=32", f"--objectives={objectives}"]) == 0
+    reports = [json.loads(line) for line in metric_file.read_text().splitlines()]
+    names = set(objectives.split(","))
+    tags = [next(k for k in r if k in names) for r in reports]
+    assert sorted(tags) == sorted(objectives.split(",")) and tags[-1] == "val_accuracy"
+    exported = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    measured = exported["objectives"]
+    assert set(measured) == set(objectives.split(","))
+    assert measured["parameters"]["value"] == exported["parameter_count"]
+    assert measured["latency_ms"]["value"] > 0 and measured["latency_ms"]["threads"] >= 1
+    by_tag = {tag: float(r[tag]) for tag, r in zip(tags, reports, strict=True)}
+    assert by_tag["parameters"] == measured["parameters"]["value"]
