@@ -7,12 +7,15 @@ as ``TrialRecord``s. Whatever it is, it
 - asks the runner ``allows_trial`` before each new trial (the time budget) and passes
   ``retrain_reserve`` as the trial's ``reserve``;
 - names each trial ``trial_key(engine, number)`` and calls ``Runner.run`` once per trial;
-- records the ``TrialOutcome`` it gets back: its state (an infeasible trial, never trained, is
-  ``failed`` with ``feasible`` false), its ``values`` (one per objective it measured), its
-  throughput;
+- stores ``trial_attrs(outcome)`` with the trial and tells its sampler the ``TrialOutcome``'s
+  state (an infeasible trial, never trained, is ``failed`` with ``feasible`` false and does not
+  count toward ``trials``) and ``values`` (one per objective);
 - reads back, in ``records()``, every trial (finished, running, interrupted) in the one state
-  vocabulary, with the value of the primary objective as ``value`` and every measured
-  objective in ``values``.
+  vocabulary, with ``record_fields`` of what it stored, the value of the primary objective as
+  ``value`` and every measured objective in ``values``.
+
+``search.engine_loop.TrialLoop`` does the shared part of this (progress, budget, keys, the
+retrain's reserve, checkpoint hand-over), so an engine is its ask, its tell and its records.
 
 The best trial is the one ``search.front.best_record`` chooses: a complete, feasible trial of the
 best primary value. The engine conformance suite (``search.testing.engine_suite``) checks all of
@@ -21,6 +24,7 @@ this for any engine; a plug-in author runs it on theirs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +48,8 @@ __all__ = [
     "Runner",
     "State",
     "TrialRecord",
+    "record_fields",
+    "trial_attrs",
     "trial_key",
 ]
 
@@ -147,6 +153,51 @@ class Engine(Protocol):
         """Every trial of the study (finished, running, interrupted), ordered by number;
         empty for a study that has none yet. Imports nothing heavy."""
         ...
+
+
+#: The attributes a trial keeps for the budget and the views, beside its values.
+TIMING_ATTRS = (
+    "compile_seconds",
+    "steady_epoch_seconds",
+    "train_images_per_second",
+    "val_images_per_second",
+)
+
+
+def trial_attrs(outcome: TrialOutcome, primary: str) -> dict[str, Any]:
+    """What an engine keeps with a finished trial (JSON values), read back by
+    ``record_fields``."""
+    values = {primary: outcome.val_accuracy, **outcome.values}
+    attrs: dict[str, Any] = {
+        "values": {k: v for k, v in values.items() if math.isfinite(v)},
+        "trial_seconds": outcome.seconds,
+    }
+    if outcome.trained:
+        attrs["epochs_run"] = outcome.epochs_run
+        attrs["parameter_count"] = outcome.parameter_count
+        attrs.update(outcome.throughput.as_attrs() if outcome.throughput else {})
+    else:
+        attrs["infeasible"] = True
+    if outcome.feasible is not None:
+        attrs["feasible"] = outcome.feasible
+    if outcome.reason:
+        attrs["fail_reason" if outcome.state == "failed" else "prune_reason"] = outcome.reason[
+            :2000
+        ]
+    return attrs
+
+
+def record_fields(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``TrialRecord`` fields that ``trial_attrs`` kept."""
+    feasible = attrs.get("feasible")
+    return {
+        "seconds": attrs.get("trial_seconds"),
+        "parameter_count": attrs.get("parameter_count"),
+        "reason": str(attrs.get("fail_reason") or attrs.get("prune_reason") or ""),
+        "metrics": {k: float(attrs[k]) for k in TIMING_ATTRS if k in attrs},
+        "values": {k: float(v) for k, v in dict(attrs.get("values") or {}).items()},
+        "feasible": None if feasible is None else bool(feasible),
+    }
 
 
 #: ``factory(config, create=...)``: ``create=False`` reads back without creating a study.

@@ -202,7 +202,7 @@ class TrialRunner:
             run_name=name,
             throughput=throughput,
             values=values,
-            feasible=all(v <= 0 for v in violations) if self.config.constraints else None,
+            feasible=_feasible(violations) if self.config.constraints else None,
             violations=tuple(violations),
         )
 
@@ -261,6 +261,13 @@ class TrialRunner:
             "epochs": epochs,
             "subset": self.config.subset or len(self.splits.y_train),
         }
+
+
+def _feasible(violations: Sequence[float]) -> bool | None:
+    """Whether every constraint holds; ``None`` when one could not be measured (NaN)."""
+    if any(math.isnan(v) for v in violations):
+        return None
+    return all(v <= 0 for v in violations)
 
 
 class EpochTracking(keras.callbacks.Callback):

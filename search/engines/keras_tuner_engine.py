@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from search.budget import Throughput
+from search.contract import Runner, record_fields, trial_key
 from search.engines import BestTrial, TrialRecord, best_of
 
 if TYPE_CHECKING:
     from search.study_config import StudyConfig
-    from search.trial import TrialRunner
 
 #: Keras Tuner's trial statuses in the one vocabulary; IDLE and STOPPED trials never ran.
 STATES = {"COMPLETED": "complete", "FAILED": "failed", "INVALID": "failed", "RUNNING": "running"}
@@ -28,19 +29,15 @@ class KerasTunerEngine:
     def __init__(self, config: StudyConfig, *, create: bool = True) -> None:
         self.config = config
 
-    def search(self, runner: TrialRunner) -> BestTrial | None:
-        from search.engines.keras_tuner_tuner import CnnTuner, best_trial
-        from search.progress import Progress
+    def search(self, runner: Runner) -> BestTrial | None:
+        from search.engine_loop import TrialLoop
+        from search.engines.keras_tuner_tuner import CnnTuner
 
-        progress = Progress(self.config.trials)
-        tuner = CnnTuner(self.config, runner, progress)
-        progress.done = sum(record.state != "running" for record in self.records())
-        best = best_trial(tuner)
-        if best:
-            progress.best, progress.best_trial = best.val_accuracy, best.key
-        progress.begin(f"keras-tuner ({self.config.algorithm})")
+        loop = TrialLoop("keras-tuner", runner)
+        tuner = CnnTuner(self.config, loop, self.records)
+        loop.begin(self.records(), f"keras-tuner ({self.config.algorithm})")
         tuner.search(verbose=0)
-        return best_trial(tuner)
+        return self.best()
 
     def best(self) -> BestTrial | None:
         best = best_of(self.records())
@@ -50,7 +47,14 @@ class KerasTunerEngine:
         params = space.validate(
             {k: v for k, v in best.params.items() if k in space.names}, fill_defaults=False
         )
-        return BestTrial(key=best.key, number=best.number, params=params, val_accuracy=best.value)
+        return BestTrial(
+            key=best.key,
+            number=best.number,
+            params=params,
+            val_accuracy=best.value,
+            throughput=Throughput.from_attrs(best.metrics),
+            values=dict(best.values),
+        )
 
     def records(self) -> list[TrialRecord]:
         records = []
@@ -60,15 +64,29 @@ class KerasTunerEngine:
             if state is None:
                 continue
             score = document.get("score")
+            value = float(score) if score is not None and state == "complete" else None
             values = dict(document["hyperparameters"]["values"])
+            fields = record_fields(_kept(document))
+            fields["values"].update({"val_accuracy": value} if value is not None else {})
             records.append(
                 TrialRecord(
                     number=int(document["trial_id"]),
-                    key=f"keras-tuner-{document['trial_id']}",
+                    key=trial_key("keras-tuner", int(document["trial_id"])),
                     state=state,
-                    value=float(score) if score is not None and state == "complete" else None,
+                    value=value,
                     params={k: v for k, v in values.items() if not k.startswith("tuner/")},
-                    reason=str(document.get("message") or ""),
+                    **{**fields, "reason": str(document.get("message") or fields["reason"])},
                 )
             )
         return sorted(records, key=lambda record: record.number)
+
+
+def _kept(document: dict[str, Any]) -> dict[str, float]:
+    """The numbers ``run_trial`` returned, as Keras Tuner stored them: each metric's last
+    observation."""
+    kept = {}
+    for name, metric in (document.get("metrics") or {}).get("metrics", {}).items():
+        observations = metric.get("observations") or []
+        if observations and observations[-1].get("value"):
+            kept[name] = float(observations[-1]["value"][0])
+    return kept

@@ -9,17 +9,15 @@ through ``populate_space``, the oracle's one hook for choosing the next trial.
 from __future__ import annotations
 
 import logging
-import math
+from collections.abc import Callable
 from typing import Any
 
 import keras_tuner
 
-from search.budget import Throughput
-from search.engines import BestTrial
+from search.contract import trial_attrs
+from search.engine_loop import Asked, TrialLoop
 from search.engines.keras_tuner_space import declare, point
-from search.progress import Progress
 from search.study_config import StudyConfig, StudyError
-from search.trial import TrialRunner
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +44,12 @@ def make_oracle(config: StudyConfig) -> Any:
 class CnnTuner(keras_tuner.Tuner):
     """Runs each Keras Tuner trial through the shared trial function."""
 
-    def __init__(self, config: StudyConfig, runner: TrialRunner, progress: Progress) -> None:
+    def __init__(
+        self, config: StudyConfig, loop: TrialLoop, records: Callable[[], list[Any]]
+    ) -> None:
         self.config = config
-        self.runner = runner
-        self.progress = progress
-        self.durations: list[float] = []
-        self.throughputs: dict[str, Throughput] = {}
+        self.loop = loop
+        self.records = records
         self.enqueued = config.enqueued_points()
         if self.enqueued and config.algorithm == "hyperband":
             raise StudyError(
@@ -73,8 +71,7 @@ class CnnTuner(keras_tuner.Tuner):
     def populate_space(self, trial_id: str, sample: Any) -> dict[str, Any]:
         """The next trial's values: none when the budget is spent, else the first enqueued
         point no trial has had yet, else the oracle's own choice."""
-        best = best_trial(self)
-        if not self.runner.allows_trial(best.throughput if best else None, self.durations):
+        if not self.loop.allows_trial(self.records()):
             return {"status": STATUS.STOPPED}
         tried = [t.hyperparameters.values for t in self.oracle.trials.values()]
         for values in self.enqueued:
@@ -84,42 +81,19 @@ class CnnTuner(keras_tuner.Tuner):
         return result
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
-        params = point(trial.hyperparameters, self.config.search_space())
-        key = f"keras-tuner-{trial.trial_id}"
-        self.progress.trial_started(key, params)
+        """Runs the trial through the shared loop; returns what the trial keeps, numbers only
+        (Keras Tuner stores them as the trial's metrics, so a resumed search has them)."""
         epochs = trial.hyperparameters.values.get("tuner/epochs", self.config.epochs)
-        best = best_trial(self)
-        outcome = self.runner.run(
-            params,
-            key,
+        asked = Asked(
             int(trial.trial_id),
-            epochs=int(epochs),
-            reserve=self.runner.retrain_reserve(best.throughput if best else None),
+            point(trial.hyperparameters, self.config.search_space()),
+            int(epochs),
         )
-        self.progress.trial_finished(key, outcome)
-        if outcome.throughput:
-            self.throughputs[key] = outcome.throughput
-        if outcome.state == "complete":
-            self.durations.append(outcome.seconds)
+        outcome = self.loop.run(asked)
         if outcome.state == "failed":
             raise keras_tuner.errors.FailedTrialError(outcome.reason)
-        return {"val_accuracy": outcome.val_accuracy}
-
-
-def best_trial(tuner: CnnTuner) -> BestTrial | None:
-    done = [
-        t
-        for t in tuner.oracle.trials.values()
-        if t.status == STATUS.COMPLETED and t.score is not None
-    ]
-    if not done:
-        return None
-    best = max(done, key=lambda t: (t.score, -int(t.trial_id)))
-    key = f"keras-tuner-{best.trial_id}"
-    return BestTrial(
-        key=key,
-        number=int(best.trial_id),
-        params=point(best.hyperparameters, tuner.config.search_space()),
-        val_accuracy=float(best.score if best.score is not None else math.nan),
-        throughput=tuner.throughputs.get(key),
-    )
+        attrs = trial_attrs(outcome, OBJECTIVE.name)
+        return {
+            OBJECTIVE.name: outcome.val_accuracy,
+            **{k: float(v) for k, v in attrs.items() if isinstance(v, int | float)},
+        }

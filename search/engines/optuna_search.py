@@ -20,29 +20,28 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search.engines import BestTrial
+from search.contract import trial_attrs
+from search.engine_loop import Asked, TrialLoop
+from search.engines import BestTrial, TrialRecord
 from search.engines import optuna_storage as storage_url
 from search.engines.optuna_halving import ReportToOptuna, SuccessiveHalving
 from search.engines.optuna_samplers import make_sampler
 from search.engines.optuna_space import suggest
 from search.engines.optuna_study import (
     COUNTED,
-    FEASIBLE,
     HOST,
-    INFEASIBLE,
     PID,
     RESUMES,
     RUN_ID,
     RUN_NAME,
-    VALUES,
     best_points_of,
     best_trial,
     fail_dead_local_trials,
     is_counted,
     is_interrupted,
     quiet_heartbeat_warnings,
+    trial_records,
 )
-from search.progress import Progress
 from search.study_config import StudyConfig
 from search.trial import TrialOutcome, TrialRunner
 from trainer.checkpoint import CHECKPOINT_FILE
@@ -51,9 +50,6 @@ logger = logging.getLogger(__name__)
 
 #: Samplers of workers that join later draw from other streams than the first worker's.
 SEED_STRIDE = 7919
-#: A search stops when its untrained, infeasible trials reach this many per asked-for trial:
-#: its constraints leave too little of the space.
-INFEASIBLE_PER_TRIAL = 10
 
 
 class OptunaSearch:
@@ -63,6 +59,7 @@ class OptunaSearch:
         self.study = study
         self.space = config.search_space()
         self.objectives = config.objective_list()
+        self.loop = TrialLoop("optuna", runner)
         self.lock = storage_url.StudyLock(storage_url.normalise(config.storage_url), config.name)
 
     def optimize(self) -> BestTrial | None:
@@ -78,11 +75,15 @@ class OptunaSearch:
             self._close_orphans(trials)
             self._enqueue_interrupted(trials)
             self._enqueue()
-        progress = self._progress()
-        progress.begin(f"optuna ({self.config.algorithm}, pruner {self.config.pruner})")
+        self.loop.begin(
+            self._records(), f"optuna ({self.config.algorithm}, pruner {self.config.pruner})"
+        )
         while (trial := self._next_trial()) is not None:
-            self._run(trial, progress)
+            self._run(trial)
         return self._best()
+
+    def _records(self) -> list[TrialRecord]:
+        return trial_records(self.study, self.objectives)
 
     def _best(self) -> BestTrial | None:
         return best_trial(self.study, self.objectives)
@@ -103,34 +104,13 @@ class OptunaSearch:
             trials = self.study.get_trials(deepcopy=False)
             if sum(is_counted(t) for t in trials) >= self.config.trials:
                 return None
-            if not self._budget_allows(trials) or self._too_infeasible(trials):
+            if not self.loop.allows_trial(trial_records(self.study, self.objectives)):
                 return None
             trial = self.study.ask()
             self.study._storage.record_heartbeat(trial._trial_id)  # type: ignore[attr-defined]
             trial.set_user_attr(HOST, socket.gethostname())
             trial.set_user_attr(PID, os.getpid())
             return trial
-
-    def _too_infeasible(self, trials: list[FrozenTrial]) -> bool:
-        infeasible = sum(bool(t.user_attrs.get(INFEASIBLE)) for t in trials)
-        if infeasible < INFEASIBLE_PER_TRIAL * self.config.trials:
-            return False
-        logger.warning(
-            "%d configurations broke the constraints (%s) before training: the search stops. "
-            "Loosen the constraints or narrow the study's space toward smaller models.",
-            infeasible,
-            ", ".join(self.config.constraints),
-        )
-        return True
-
-    def _budget_allows(self, trials: list[FrozenTrial]) -> bool:
-        best = self._best()
-        durations = [
-            float(t.user_attrs["trial_seconds"])
-            for t in trials
-            if t.state == TrialState.COMPLETE and "trial_seconds" in t.user_attrs
-        ]
-        return self.runner.allows_trial(best.throughput if best else None, durations)
 
     def _enqueue_interrupted(self, trials: list[FrozenTrial]) -> None:
         """Queues first, once, each interrupted trial that left a checkpoint: the trial that
@@ -152,34 +132,22 @@ class OptunaSearch:
             elif folder.exists():  # killed before its first checkpoint was complete
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def _run(self, trial: optuna.Trial, progress: Progress) -> None:
-        params = suggest(trial, self.space)
-        key = f"optuna-{trial.number}"
-        resumes = trial.user_attrs.get(RESUMES)
-        if resumes and self.config.checkpoint_dir(resumes).exists():
-            self.config.checkpoint_dir(resumes).rename(self.config.checkpoint_dir(key))
-            logger.info("trial %s continues the interrupted %s from its checkpoint", key, resumes)
-        progress.trial_started(key, params)
-        pruning = self._pruning(trial)
-        best = self._best()
+    def _run(self, trial: optuna.Trial) -> None:
+        asked = Asked(
+            trial.number,
+            suggest(trial, self.space),
+            resumes=str(trial.user_attrs.get(RESUMES) or ""),
+            pruning=self._pruning(trial),
+            on_start=lambda run: _link(trial, run.run_id, run.name),
+        )
         with Heartbeat(self.study, trial, self.config.heartbeat_seconds):
             try:
-                outcome = self.runner.run(
-                    params,
-                    key,
-                    trial.number,
-                    callbacks=[pruning],
-                    is_pruned=lambda: pruning.pruned,
-                    on_start=lambda run: _link(trial, run.run_id, run.name),
-                    on_measured=pruning.measured,
-                    reserve=self.runner.retrain_reserve(best.throughput if best else None),
-                )
+                outcome = self.loop.run(asked)
             except KeyboardInterrupt:
                 trial.set_user_attr("interrupted", True)
                 self.study.tell(trial, state=TrialState.FAIL)
                 raise
         self._tell(trial, outcome)
-        progress.trial_finished(key, outcome)
 
     def _pruning(self, trial: optuna.Trial) -> ReportToOptuna | SuccessiveHalving:
         """Optuna's own pruner with one objective; with several (which Optuna's pruners
@@ -192,45 +160,18 @@ class OptunaSearch:
         )
 
     def _tell(self, trial: optuna.Trial, outcome: TrialOutcome) -> None:
-        values = {self.objectives[0].name: outcome.val_accuracy, **outcome.values}
-        trial.set_user_attr(VALUES, {k: v for k, v in values.items() if math.isfinite(v)})
-        if outcome.feasible is not None:
-            trial.set_user_attr(FEASIBLE, outcome.feasible)
-            for constraint, violation in zip(
-                self.config.constraints, outcome.violations, strict=True
-            ):
-                trial.set_constraint(constraint, violation if math.isfinite(violation) else 1.0)
-        if not outcome.trained:
-            trial.set_user_attr(INFEASIBLE, True)
-            trial.set_user_attr("fail_reason", outcome.reason[:2000])
-            self.study.tell(trial, state=TrialState.FAIL)
-            return
-        trial.set_user_attr("epochs_run", outcome.epochs_run)
-        trial.set_user_attr("trial_seconds", outcome.seconds)
-        trial.set_user_attr("parameter_count", outcome.parameter_count)
-        for name, value in (outcome.throughput.as_attrs() if outcome.throughput else {}).items():
+        attrs = trial_attrs(outcome, self.objectives[0].name)
+        for name, value in attrs.items():
             trial.set_user_attr(name, value)
-        if outcome.reason and outcome.state == "pruned":
-            trial.set_user_attr("prune_reason", outcome.reason)
+        for constraint, violation in zip(self.config.constraints, outcome.violations, strict=False):
+            trial.set_constraint(constraint, violation if math.isfinite(violation) else 1.0)
         if outcome.state == "complete":
-            self.study.tell(trial, [values[o.name] for o in self.objectives])
+            self.study.tell(trial, [attrs["values"][o.name] for o in self.objectives])
         elif outcome.state == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
         else:
-            trial.set_user_attr("fail_reason", outcome.reason[:2000])
-            trial.set_user_attr(COUNTED, True)
+            trial.set_user_attr(COUNTED, outcome.trained)  # an untrained, infeasible one is not
             self.study.tell(trial, state=TrialState.FAIL)
-
-    def _progress(self) -> Progress:
-        trials = self.study.get_trials(deepcopy=False)
-        done = sum(is_counted(t) and t.state != TrialState.RUNNING for t in trials)
-        best = self._best()
-        return Progress(
-            self.config.trials,
-            done=done,
-            best=best.val_accuracy if best else math.nan,
-            best_trial=best.key if best else "",
-        )
 
     def _close_orphans(self, trials: list[FrozenTrial]) -> None:
         dead = [f"optuna-{t.number}" for t in trials if is_interrupted(t)]

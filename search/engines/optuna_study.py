@@ -18,6 +18,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from search.budget import Throughput
+from search.contract import record_fields
 from search.engines import BestTrial, TrialRecord
 from search.engines import optuna_storage as storage_url
 from search.engines.optuna_samplers import make_pruner
@@ -27,16 +28,8 @@ from trainer.objectives import Objective
 
 logger = logging.getLogger(__name__)
 
-#: How a trial's time splits, kept with the trial (so also without a tracker).
-TIMING_ATTRS = (
-    "compile_seconds",
-    "steady_epoch_seconds",
-    "train_images_per_second",
-    "val_images_per_second",
-)
-#: Every objective and constraint metric a trial measured; whether it met the constraints.
+#: Every objective and constraint metric a trial measured (``search.contract.trial_attrs``).
 VALUES = "values"
-FEASIBLE = "feasible"
 #: A trial whose configuration broke a constraint before training: failed, not counted.
 INFEASIBLE = "infeasible"
 #: The primary objective per epoch, where Optuna keeps no intermediate values (several
@@ -221,13 +214,13 @@ def _record(trial: FrozenTrial, objectives: Sequence[Objective]) -> TrialRecord:
     else:
         curve = tuple(float(v) for v in trial.user_attrs.get(CURVE, ()))
     primary = objectives[0]
-    values = {k: float(v) for k, v in dict(trial.user_attrs.get(VALUES, {})).items()}
+    fields = record_fields(trial.user_attrs)
+    values = fields.pop("values")
     if trial.state == TrialState.COMPLETE and trial.values:
         values.update({o.name: float(v) for o, v in zip(objectives, trial.values, strict=False)})
     value = values.get(primary.name)
     if value is None and curve:
         value = max(curve) if primary.direction == "maximize" else min(curve)
-    feasible = trial.user_attrs.get(FEASIBLE)
     return TrialRecord(
         number=trial.number,
         key=f"optuna-{trial.number}",
@@ -235,13 +228,7 @@ def _record(trial: FrozenTrial, objectives: Sequence[Objective]) -> TrialRecord:
         value=value if state in ("complete", "pruned") else None,
         params=dict(trial.params),
         curve=curve,
-        seconds=trial.user_attrs.get("trial_seconds"),
-        parameter_count=trial.user_attrs.get("parameter_count"),
         run_name=trial.user_attrs.get(RUN_NAME, ""),
-        reason=str(trial.user_attrs.get("fail_reason") or trial.user_attrs.get("prune_reason", "")),
-        metrics={
-            key: float(trial.user_attrs[key]) for key in TIMING_ATTRS if key in trial.user_attrs
-        },
         values=values,
-        feasible=None if feasible is None else bool(feasible),
+        **fields,
     )

@@ -10,42 +10,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from search.study_config import StudyConfig, load_study
+from search.study_config import StudyConfig
 from search.study_run import StudyResult
-
-TINY_STUDY: dict[str, Any] = {
-    "trials": 3,
-    "epochs": 2,
-    "subset": 300,
-    "validation_size": 300,
-    "retrain_epochs": 1,
-    "retrain_subset": 300,
-    "heartbeat_seconds": 2,
-    "space": {"batch_size": {"value": 32}, "filters": {"values": ["16-32-64", "32-64-128"]}},
-}
-
-
-def write_study(studies_dir: Path, name: str = "tiny", **settings: Any) -> Path:
-    studies_dir.mkdir(parents=True, exist_ok=True)
-    path = studies_dir / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({**TINY_STUDY, **settings}))
-    return path
-
-
-@pytest.fixture
-def studies_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "studies"
-    write_study(folder)
-    return folder
-
-
-def tiny_config(studies_dir: Path, **overrides: Any) -> StudyConfig:
-    return load_study("tiny", overrides, studies_dir=studies_dir)
+from search.testing.studies import studies_dir as studies_dir
+from search.testing.studies import tiny_config, write_study
 
 
 def search_command(studies_dir: Path, *args: str) -> list[str]:

@@ -73,9 +73,7 @@ def test_the_export_records_every_objective_and_the_front(two_objectives: StudyC
     records = load_records(two_objectives)
     assert {r.run_name for r in records if r.key in search["front"]} == front_names
     assert search["choose"] == "best" and search["objectives"] == ["val_accuracy", "latency_ms"]
-    best = max(
-        (r for r in records if r.state == "complete"), key=lambda r: (r.value, -r.number)
-    )
+    best = max((r for r in records if r.state == "complete"), key=lambda r: (r.value, -r.number))
     assert search["chosen"] == best.key
 
 

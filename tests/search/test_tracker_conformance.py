@@ -1,13 +1,11 @@
-"""What every tracker in ``search.components.TRACKERS`` must do: one suite, parametrized over
-the trackers (MLflow on a real SQLite store; ``none``; Vertex AI Experiments through its SDK's
-module functions, which ``FakeExperiment`` answers in memory as the service would, since no
-machine here reaches Google Cloud). A new tracker joins by its entry in ``TRACKERS`` and, if
-it keeps runs, a line in ``KEEPS_RUNS``.
+"""The tracker conformance suite (``search.testing.tracker_suite``) on every tracker in
+``search.components.TRACKERS``: MLflow on a real SQLite store; ``none``; Vertex AI Experiments
+through its SDK's module functions, which ``FakeExperiment`` answers in memory as the service
+would, since no machine here reaches Google Cloud. A new tracker joins by its entry there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +16,9 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import aiplatform
 
 from search.components import TRACKERS
-from search.tracking import STATES, Tracker, open_tracker
+from search.testing.tracker_suite import *  # noqa: F403 (the suite's tests and fixtures)
+from search.tracking import open_tracker
 from tests.search.conftest import tiny_config
-
-#: Trackers that keep runs (``none`` keeps nothing and reads back nothing, by design).
-KEEPS_RUNS = {"mlflow", "vertex"}
 
 
 class FakeExperiment:
@@ -98,85 +94,11 @@ class FakeExperiment:
 
 
 @pytest.fixture(params=sorted(TRACKERS))
-def name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+def tracker_name(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every tracker; Vertex AI Experiments answered in memory."""
     if request.param == "vertex":
         FakeExperiment().install(monkeypatch)
     return str(request.param)
-
-
-@pytest.fixture
-def tracker(name: str, studies_dir: Path) -> Iterator[Tracker]:
-    yield open_tracker(tiny_config(studies_dir, tracking=name, project="test-project"))
-
-
-def test_a_finished_run_reads_back_with_its_final_metrics(name: str, tracker: Tracker) -> None:
-    run = tracker.start_run("custom-cnn-x-t0", {"filters": "32-64-128", "dropout": 0.25}, "k-0")
-    for step, value in enumerate((0.5, 0.7, 0.6), start=1):
-        run.log_metrics({"val_accuracy": value, "loss": 1.0 / step}, step=step)
-    run.log_metrics({"val_accuracy": 0.7, "trial_seconds": 3.0})
-    run.end("complete")
-
-    runs = tracker.runs()
-    if name not in KEEPS_RUNS:
-        assert runs == []
-        return
-    (record,) = runs
-    assert (record.key, record.name, record.state) == ("k-0", run.name, "complete")
-    assert record.metrics["val_accuracy"] == pytest.approx(0.7)  # the final, not the last epoch
-    assert record.metrics["trial_seconds"] == pytest.approx(3.0)
-    assert record.params["filters"] == "32-64-128"
-    assert record.params["dropout"] == pytest.approx(0.25)
-
-
-@pytest.mark.parametrize("state", ["complete", "pruned", "failed", "interrupted"])
-def test_every_end_state_reads_back_in_the_one_vocabulary(
-    name: str, tracker: Tracker, state: Any
-) -> None:
-    tracker.start_run("custom-cnn-x-t1", {"dropout": 0.1}, "k-1").end(state, "why")
-    tracker.start_run("custom-cnn-x-t2", {"dropout": 0.1}, "k-2")  # never ended
-    states = {record.key: record.state for record in tracker.runs()}
-    if name in KEEPS_RUNS:
-        assert states == {"k-1": state, "k-2": "running"}
-    assert set(states.values()) <= set(STATES)
-
-
-def test_a_restarted_trial_leaves_one_run(name: str, tracker: Tracker) -> None:
-    tracker.start_run("custom-cnn-x-t3", {"dropout": 0.1}, "k-3")  # its worker was killed
-    tracker.start_run("custom-cnn-x-t3", {"dropout": 0.1}, "k-3").end("complete")
-    keys = [record.key for record in tracker.runs()]
-    assert keys.count("k-3") == (1 if name in KEEPS_RUNS else 0)
-
-
-def test_orphans_are_closed_as_interrupted(name: str, tracker: Tracker) -> None:
-    tracker.start_run("custom-cnn-x-t4", {"dropout": 0.1}, "k-4")
-    tracker.start_run("custom-cnn-x-t5", {"dropout": 0.1}, "k-5").end("complete")
-    closed = tracker.close_orphans(["k-4", "k-5"])
-    states = {record.key: record.state for record in tracker.runs()}
-    if name in KEEPS_RUNS:
-        assert closed == 1 and states == {"k-4": "interrupted", "k-5": "complete"}
-    else:
-        assert closed == 0 and states == {}
-
-
-def test_register_gives_a_version_where_there_is_a_registry(
-    name: str, tracker: Tracker, tmp_path: Path
-) -> None:
-    import keras
-
-    model = keras.Sequential(
-        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(10)]
-    )
-    model.save(tmp_path / "model.keras")
-    run = tracker.start_run("custom-cnn-x-best", {"dropout": 0.1}, "best-k-0")
-    version = tracker.register(run.run_id, tmp_path, study="tiny", tags={"study": "tiny"})
-    run.end("complete")
-    assert version == ("1" if name == "mlflow" else "")
-
-
-def test_reading_an_untracked_study_creates_nothing(name: str, studies_dir: Path) -> None:
-    config = tiny_config(studies_dir, tracking=name, project="test-project")
-    assert open_tracker(config, create=False).runs() == []
-    assert not config.output_dir.exists()
 
 
 def test_vertex_reads_the_experiment_once_for_a_search(
