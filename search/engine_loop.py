@@ -73,7 +73,7 @@ class TrialLoop:
         self.runner = runner
         self.config = runner.config
         self.objectives = self.config.objective_list()
-        self.progress = Progress(self.config.trials)
+        self.progress = Progress(self.config.trials, primary=self.objectives[0])
         self._reserve = 0.0
 
     def key(self, number: int) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from search.trial import TrialOutcome
+from trainer.objectives import Objective, objective
 
 logger = logging.getLogger("search")
 
@@ -21,11 +22,18 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """Counts trials toward ``total`` (``done`` of them finished before this process began)."""
+    """Counts trials toward ``total`` (``done`` of them finished before this process began);
+    ``best`` is the best value of the primary objective (``val_accuracy`` by default)."""
 
     def __init__(
-        self, total: int, done: int = 0, best: float = math.nan, best_trial: str = ""
+        self,
+        total: int,
+        done: int = 0,
+        best: float = math.nan,
+        best_trial: str = "",
+        primary: Objective | None = None,
     ) -> None:
+        self.primary = primary or objective("val_accuracy")
         self.total = total
         self.done = done
         self.best = best
@@ -36,9 +44,10 @@ class Progress:
     def begin(self, engine: str) -> None:
         if self.done:
             logger.info(
-                "resuming with %d of %d trials already finished (best val_accuracy %.4f)",
+                "resuming with %d of %d trials already finished (best %s %.4f)",
                 self.done,
                 self.total,
+                self.primary.name,
                 self.best,
             )
         if self.done >= self.total:
@@ -60,12 +69,15 @@ class Progress:
             return
         self.done += 1
         self._finished_here += 1
-        if outcome.state == "complete" and not outcome.val_accuracy <= self.best:
-            self.best, self.best_trial = outcome.val_accuracy, key
+        value = outcome.val_accuracy
+        if outcome.state == "complete" and (
+            math.isnan(self.best) or self.primary.better(value, self.best)
+        ):
+            self.best, self.best_trial = value, key
         elapsed = time.monotonic() - self._started
         remaining = elapsed / self._finished_here * max(self.total - self.done, 0)
         result = (
-            f"val_accuracy {outcome.val_accuracy:.4f}"
+            f"{self.primary.name} {value:.4f}"
             if outcome.state != "failed"
             else f"reason: {outcome.reason.splitlines()[0] if outcome.reason else 'unknown'}"
         )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from search import cli
+from trainer.objectives import OBJECTIVES
 
 if TYPE_CHECKING:
     from search.study_run import StudyResult
@@ -68,8 +69,7 @@ def build_parser() -> cli.StudyParser:
     parser.study_flag(
         "--objectives",
         metavar="A,B",
-        help="what to optimise, the primary first: val_accuracy, val_loss, parameters, "
-        "latency_ms, model_mb (default val_accuracy)",
+        help=f"what to optimise, the primary first: {', '.join(OBJECTIVES)} (default val_accuracy)",
     )
     parser.study_flag(
         "--constraint",
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             budget=budget,
             searched=count > 1,
         )
-        _summary(config.name, result, time.monotonic() - started)
+        _summary(config.name, result, time.monotonic() - started, config.objectives[0])
 
     code = cli.run_main(
         body, "interrupted: finished trials are kept; run the same command to resume"
@@ -137,12 +137,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _summary(study: str, result: StudyResult, seconds: float) -> None:
+def _summary(study: str, result: StudyResult, seconds: float, primary: str) -> None:
     if result.best_trial is None:
         print(f"{study}: no trial completed")
         return
     best = result.best_trial
-    print(f"{study}: best trial {best.key}, val_accuracy {best.val_accuracy:.4f}")
+    print(f"{study}: best trial {best.key}, {primary} {best.val_accuracy:.4f}")
     if result.best_model is not None:
         model = result.best_model
         job = model.job

@@ -34,7 +34,7 @@ class StudyConfig:
         engine: ``optuna`` or ``keras-tuner``.
         algorithm: Optuna: ``tpe`` (multivariate), ``random``, ``cmaes``, ``qmc``; Keras Tuner:
             ``bayesian``, ``random``, ``hyperband``.
-        pruner: Optuna's pruner on per-epoch ``val_accuracy``: ``asha`` (successive halving),
+        pruner: Optuna's pruner on the primary objective per epoch: ``asha`` (successive halving),
             ``hyperband``, ``median`` or ``none``. Keras Tuner's Hyperband prunes by itself.
         trials: trials the study should hold when done, counting those already finished.
         epochs: the most epochs of one trial.

@@ -201,9 +201,14 @@ class Workers:
         except Exception as error:  # a progress line never stops the workers
             logger.debug("progress not read: %s", error)
             return ""
-        finished = [r for r in records if r.state in ("complete", "pruned", "failed")]
+        finished = [
+            r
+            for r in records
+            if r.state in ("complete", "pruned")
+            or (r.state == "failed" and r.feasible is not False)
+        ]
         running = sum(r.state == "running" for r in records)
-        best = best_of(records)
+        best = best_of(records, self.config.objective_list())
         best_text = (
             f"best {best.value:.4f} ({best.key})"
             if best and best.value is not None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from model_space import CNN_SPACE
 from trainer.cli_types import OneLineParser, add_space_flags, parse_int
 from trainer.errors import TrainingDiverged, UserError
+from trainer.objectives import OBJECTIVES
 from trainer.settings import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VALIDATION_SIZE, RunSettings
 
 
@@ -61,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=("val_accuracy",),
         metavar="A,B",
         help="objectives measured on the export, written to its metadata and reported to "
-        "hypertune, the primary first (val_accuracy, val_loss, parameters, latency_ms, "
-        "model_mb; default val_accuracy)",
+        f"hypertune, the primary first ({', '.join(OBJECTIVES)}; default val_accuracy)",
     )
     run.add_argument(
         "--tta",

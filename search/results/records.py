@@ -100,6 +100,7 @@ def as_optuna_study(records: list[TrialRecord], config: StudyConfig) -> optuna.S
     from search.engines.optuna_space import distributions
 
     space_distributions = distributions(config.search_space())
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     direction = config.objective_list()[0].direction
     study = optuna.create_study(direction=direction, storage=optuna.storages.InMemoryStorage())
     for record in records:
