@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 
 Direction = Literal["maximize", "minimize"]
 
-#: Latency: calls timed after the warm-up ones, at batch 1; the median is the figure.
+#: Latency: calls timed after warming up (at least this many calls and this long), at batch 1;
+#: the median is the figure.
 LATENCY_WARMUP_CALLS = 10
+LATENCY_WARMUP_SECONDS = 0.5
 LATENCY_TIMED_CALLS = 50
 
 
@@ -97,8 +99,10 @@ def _latency_ms(subject: Subject) -> float:
 
     height, width = subject.served.input_shape[1:3]
     image = np.zeros((1, height, width), dtype="uint8")
-    for _ in range(LATENCY_WARMUP_CALLS):
+    calls, started = 0, time.perf_counter()
+    while calls < LATENCY_WARMUP_CALLS or time.perf_counter() - started < LATENCY_WARMUP_SECONDS:
         subject.served.predict_on_batch(image)
+        calls += 1
     times = []
     for _ in range(LATENCY_TIMED_CALLS):
         started = time.perf_counter()
@@ -136,8 +140,9 @@ OBJECTIVES: dict[str, Objective] = {
             "minimize",
             True,
             f"the served model's median wall time of one predict_on_batch call at batch 1 on "
-            f"the CPU, over {LATENCY_TIMED_CALLS} calls after {LATENCY_WARMUP_CALLS} warm-up "
-            "calls, in the measuring process with its thread count (recorded with it)",
+            f"the CPU, over {LATENCY_TIMED_CALLS} calls after warming up ({LATENCY_WARMUP_CALLS} "
+            f"calls and {LATENCY_WARMUP_SECONDS:g} s at least), in the measuring process with its "
+            "thread count (recorded with it)",
             _latency_ms,
         ),
         Objective(

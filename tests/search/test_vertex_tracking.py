@@ -176,7 +176,14 @@ def test_compare_reads_the_experiment_dataframe(studies_dir: Path, calls, monkey
     )
     monkeypatch.setattr(aiplatform, "get_experiment_df", lambda *a, **k: frame)
     table = study_table(tiny_config(studies_dir, tracking="vertex", project="test-project"))
-    assert list(table.columns) == ["run_name", "state", "param.units", "metric.val_accuracy"]
+    assert list(table.columns) == [
+        "run_name",
+        "state",
+        "feasible",
+        "pareto",
+        "param.units",
+        "metric.val_accuracy",
+    ]
     assert list(table["run_name"]) == ["custom-cnn-a-t0", "custom-cnn-b-t1"]
     assert list(table["state"]) == ["complete", "pruned"]
 
