@@ -15,6 +15,7 @@ that hypervolume per hour of search::
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import tempfile
 import time
@@ -43,6 +44,7 @@ def main() -> None:
     parser.add_argument("--variants", default="tpe-asha,tpe-none,nsga2-asha")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     results: list[tuple[str, float, list[TrialRecord], list[Objective]]] = []
     with tempfile.TemporaryDirectory() as folder:
