@@ -21,8 +21,8 @@ from plotly.offline import get_plotlyjs
 from search.dashboard import figures
 from search.dashboard.figures import Panel
 from search.dashboard.front_figure import front_figure
-from search.engines import TrialRecord
-from search.front import candidates
+from search.engines import TrialRecord, best_of
+from search.front import candidates, pareto
 from search.results.records import StudyRecords, as_optuna_study, read_study
 from search.results.table import as_table
 from search.study_config import StudyConfig
@@ -183,16 +183,25 @@ def _summary(
         return "<p class='message' id='empty'>This study has no trials yet.</p>"
     counts = Counter(record.state for record in records)
     states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-    scored = figures.scored(records)
+    objectives = config.objective_list()
+    best = best_of(records, objectives)
     lines = [f"{len(records)} trials ({states}); engine {config.engine}, {config.algorithm}."]
-    if not scored:
+    if best is None or best.value is None:
         lines.append("No trial completed yet, so there is no best trial.")
     else:
-        best = max(scored, key=lambda r: r.value or 0.0)
-        lines.append(f"Best trial {best.key}: validation accuracy {best.value:.4f}.")
+        lines.append(f"Best trial {best.key}: {objectives[0].name} {best.value:.4f}.")
+    if config.multi_objective:
+        front = ", ".join(r.key for r in pareto(records, objectives)) or "none yet"
+        lines.append(f"Pareto front of {', '.join(config.objectives)}: {front}.")
     if metadata:
+        search = metadata.get("search") or {}
+        chosen = (
+            f"trial {search['chosen']} (choose {search['choose']}) as "
+            if search.get("choose", "best") != "best"
+            else "best model "
+        )
         lines.append(
-            f"Retrained best model {metadata['run_name']}: validation "
+            f"Retrained {chosen}{metadata['run_name']}: validation "
             f"{metadata['validation']['accuracy']:.4f}, test {metadata['test']['accuracy']:.4f}."
         )
     return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
