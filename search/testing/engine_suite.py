@@ -163,22 +163,22 @@ def test_reading_a_study_that_does_not_exist_creates_nothing(studies_dir, engine
 
 def test_every_algorithm_of_the_engine_runs(studies_dir, engine_name) -> None:
     for algorithm in ENGINES[engine_name].algorithms:
-        folder = studies_dir.with_name(f"studies-{algorithm}")
-        write_study(folder)
-        config = config_for(folder, engine_name, algorithm=algorithm, trials=2)
-        runner = ScriptedRunner(config)
-        open_engine(config).search(runner)
-        assert len(runner.calls) == 2, algorithm
+        _two_trials_run(studies_dir, engine_name, algorithm=algorithm)
 
 
 def test_every_pruner_of_the_engine_runs(studies_dir, engine_name) -> None:
     for pruner in ENGINES[engine_name].pruners:
-        folder = studies_dir.with_name(f"studies-{pruner}")
-        write_study(folder)
-        config = config_for(folder, engine_name, pruner=pruner, trials=2)
-        runner = ScriptedRunner(config)
-        open_engine(config).search(runner)
-        assert len(runner.calls) == 2, pruner
+        _two_trials_run(studies_dir, engine_name, pruner=pruner)
+
+
+def _two_trials_run(studies_dir: Path, engine_name: str, **setting: str) -> None:
+    """A two-trial study with ``setting``, in a folder of its own, runs both trials."""
+    (value,) = setting.values()
+    folder = studies_dir.with_name(f"studies-{value}")
+    write_study(folder)
+    runner = ScriptedRunner(config_for(folder, engine_name, trials=2, **setting))
+    open_engine(runner.config).search(runner)
+    assert len(runner.calls) == 2, setting
 
 
 def test_objectives_and_constraints_are_kept(studies_dir, engine_name) -> None:
