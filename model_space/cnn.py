@@ -38,12 +38,19 @@ def build_cnn(params: Mapping[str, Any], *, seed: int | None = None) -> keras.Mo
     point = CNN_SPACE.validate(params)
     inputs = keras.Input(shape=IMAGE_SHAPE, dtype="uint8", name="image")
     x = layers.Reshape((*IMAGE_SHAPE, 1), name="channel")(inputs)
-    x = layers.Rescaling(1.0 / 255.0, name="scale")(x)
+    # Scaling, augmentation and the softmax stay float32 under a mixed-precision policy
+    # (trainer.precision): the convolutions and the dense layer compute in its dtype.
+    x = layers.Rescaling(1.0 / 255.0, name="scale", dtype="float32")(x)
     if point["augmentation"] > 0:
-        x = RandomAffine(point["augmentation"], seed=seed, name="augment")(x)
+        x = RandomAffine(point["augmentation"], seed=seed, name="augment", dtype="float32")(x)
     if point["flip"] or point["crop"] or point["erasing"]:
         x = RandomCropFlipErase(
-            point["flip"], point["crop"], point["erasing"], seed=seed, name="crop_flip_erase"
+            point["flip"],
+            point["crop"],
+            point["erasing"],
+            seed=seed,
+            name="crop_flip_erase",
+            dtype="float32",
         )(x)
     for block, filters in enumerate(parse_filters(point["filters"]), start=1):
         for conv in range(1, point["convs_per_block"] + 1):
@@ -57,5 +64,7 @@ def build_cnn(params: Mapping[str, Any], *, seed: int | None = None) -> keras.Mo
     x = layers.Dense(point["units"], activation="relu", name="dense")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="dense_bn")(x)
     x = layers.Dropout(point["dense_dropout"], seed=seed, name="dense_dropout")(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = layers.Dense(
+        NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32"
+    )(x)
     return keras.Model(inputs, outputs, name="custom_cnn")

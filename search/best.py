@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import statistics
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
+
+import keras
 
 from model_space import run_name
 from model_space.tta import served_model
 from search import interrupts
-from search.budget import RETRAIN_OVERHEAD_SECONDS
+from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Throughput
+from search.contract import TrialRecord
 from search.engines import BestTrial
+from search.ensemble import Member, ensemble_allowed, members, plan
 from search.study_config import StudyConfig
 from search.tracking import RunState, Tracker
 from search.trial import EpochTracking, StopAtBudget, TrialRunner
@@ -43,6 +48,7 @@ def retrain_best(
     data: FashionMnist,
     runner: TrialRunner,
     search_summary: dict[str, Any] | None = None,
+    records: Sequence[TrialRecord] = (),
 ) -> BestModel:
     """Retrains ``best`` for up to ``retrain_epochs`` with validation early stopping, evaluates
     it once on the test set, exports it to ``studies/<name>/best/`` and logs it as its own run.
@@ -51,9 +57,15 @@ def retrain_best(
     Under a time budget it trains as many epochs as the time left holds (at most
     ``retrain_epochs``); with ``retrain_seeds`` K > 1, K - 1 more seeds are trained and tested,
     and the mean and standard deviation of their test accuracy are logged and written to the
-    export's metadata."""
+    export's metadata.
+
+    With ``ensemble`` N > 1, it spends what the budget left on up to N members
+    (``search.ensemble``: close configurations among ``records``, then more seeds), exported as
+    one model, the mean of their probabilities."""
     tracker = runner.tracker
-    epochs = _affordable_epochs(config, best, runner)
+    candidates = _candidates(config, best, records)
+    count, epochs, epoch_seconds = _plan(config, best, runner, candidates, records)
+    chosen = candidates[:count]
     settings = RunSettings(
         epochs=epochs,
         data_dir=config.data_dir,
@@ -64,14 +76,18 @@ def retrain_best(
         tta=config.tta,
         checkpoint_dir=str(config.checkpoint_dir(f"best-{best.key}").absolute()),
         objectives=config.objectives,
+        precision=config.precision,
     )
     name = run_name(best.params, datetime.now(UTC), experiment=tracker.experiment, suffix="best")
     logger.info(
-        "retraining the best trial %s (val_accuracy %.4f) for up to %d epochs as %s",
+        "retraining the best trial %s (val_accuracy %.4f) for up to %d epochs as %s%s",
         best.key,
         best.val_accuracy,
         epochs,
         name,
+        f", an ensemble of {count}: {', '.join(f'{m.source} seed {m.seed}' for m in chosen)}"
+        if count > 1
+        else "",
     )
     run = tracker.start_run(
         name,
@@ -82,13 +98,29 @@ def retrain_best(
             "seed": config.seed,
             "tta": str(config.tta).lower(),
             "retrain_seeds": config.retrain_seeds,
+            "ensemble": count,
+            "precision": config.precision,
         },
         key=f"best-{best.key}",
     )
-    guard = [StopAtBudget(runner.budget, RETRAIN_OVERHEAD_SECONDS)] if runner.budget.limited else []
+
+    def guard(index: int) -> list[keras.callbacks.Callback]:
+        """Member ``index`` stops in time for the later members' planned epochs."""
+        if not runner.budget.limited:
+            return []
+        later = sum(epochs * seconds for seconds in epoch_seconds[index:count])
+        reserve = (count - index + 1) * RETRAIN_OVERHEAD_SECONDS + SAFETY * later
+        return [StopAtBudget(runner.budget, reserve)]
+
     try:
         job = train_job(
-            best.params, settings, data=data, name=name, callbacks=[EpochTracking(run), *guard]
+            best.params,
+            settings,
+            data=data,
+            name=name,
+            callbacks=[EpochTracking(run), *guard(1)],
+            more_members=[(m.params, m.seed) for m in chosen[1:]],
+            member_callbacks=guard,
         )
         accuracies = (job.test.accuracy, *_more_seeds(config, best, data, epochs))
     except KeyboardInterrupt:
@@ -105,11 +137,31 @@ def retrain_best(
         extra: dict[str, Any] = {"search": search_summary} if search_summary else {}
         if len(accuracies) > 1:
             extra["seeds"] = {**seed_summary(accuracies), "first_seed": config.seed}
+        if "ensemble" in job.metadata:
+            ensemble = job.metadata["ensemble"]
+            described = [
+                {**d, "source_trial": m.source}
+                for m, d in zip(chosen, ensemble["members"], strict=True)
+            ]
+            extra["ensemble"] = {**ensemble, "members": described}
         if extra:
             _add_to_metadata(config, extra)
         run.log_metrics(_final_metrics(job, accuracies))
         run.log_confusion_matrix(CLASS_NAMES, job.test.confusion_matrix)
-        run.set_tags({"source_trial": best.key, "model_dir": job.model_dir, "role": "best"})
+        members = job.metadata.get("ensemble", {}).get("members", [])
+        sources = ",".join(
+            f"{m.source}:{m.seed}"
+            for m, d in zip(chosen, members, strict=bool(members))
+            if d["kept"]
+        )
+        run.set_tags(
+            {
+                "source_trial": best.key,
+                "model_dir": job.model_dir,
+                "role": "best",
+                **({"ensemble_members": sources} if members else {}),
+            }
+        )
         version = _register(config, tracker, run.run_id, job, best)
     except BaseException as error:  # the export stands; the run must not stay RUNNING
         state: RunState = "interrupted" if interrupts.as_interrupt(error) else "failed"
@@ -119,23 +171,57 @@ def retrain_best(
     return BestModel(job, run.run_id, version, accuracies)
 
 
-def _affordable_epochs(config: StudyConfig, best: BestTrial, runner: TrialRunner) -> int:
-    if best.throughput is None or not runner.budget.limited:
-        return config.retrain_epochs
-    epoch_seconds = runner.retrain_epoch_seconds(best.throughput)
-    epochs = runner.budget.retrain_epochs(
-        config.retrain_epochs, epoch_seconds, runs=config.retrain_seeds
-    )
+def _candidates(
+    config: StudyConfig, best: BestTrial, records: Sequence[TrialRecord]
+) -> list[Member]:
+    """The ensemble's candidate members, the chosen trial first (only it without one)."""
+    if config.ensemble < 2:
+        return [Member(best.params, config.seed, best.key)]
+    why_not = ensemble_allowed(config.objectives, config.before_training_metrics())
+    if why_not:
+        logger.info("one model is retrained, not an ensemble: %s", why_not)
+        return [Member(best.params, config.seed, best.key)]
+    space = config.search_space()
+    valid = [replace(r, params=space.validate(r.params)) for r in records if r.params]
+    return members(best.key, best.params, best.val_accuracy, valid, config.ensemble, config.seed)
+
+
+def _plan(
+    config: StudyConfig,
+    best: BestTrial,
+    runner: TrialRunner,
+    candidates: Sequence[Member],
+    records: Sequence[TrialRecord],
+) -> tuple[int, int, list[float]]:
+    """How many of ``candidates`` are retrained, for how many epochs each, and the seconds
+    an epoch of each is expected to take (empty without a budget)."""
+    if not runner.budget.limited or best.throughput is None:
+        return len(candidates), config.retrain_epochs, []
+    measured = {r.key: Throughput.from_attrs(r.metrics) for r in records}
+    epoch_seconds = [
+        runner.retrain_epoch_seconds(measured.get(m.source) or best.throughput) for m in candidates
+    ]
+    left = runner.budget.left() / config.retrain_seeds
+    count, epochs = plan(left, epoch_seconds, config.retrain_epochs)
+    if count < len(candidates):
+        logger.info(
+            "time budget: %.1f min left: %d of %d ensemble members fit (an epoch of each takes "
+            "about %s s)",
+            runner.budget.left() / 60,
+            count,
+            len(candidates),
+            ", ".join(f"{s:.0f}" for s in epoch_seconds),
+        )
     if epochs < config.retrain_epochs:
         logger.warning(
             "time budget: %.1f min left and an epoch takes about %.0f s, so the retrain runs "
             "%d epochs instead of %d",
             runner.budget.left() / 60,
-            epoch_seconds,
+            sum(epoch_seconds[:count]),
             epochs,
             config.retrain_epochs,
         )
-    return epochs
+    return count, epochs, epoch_seconds
 
 
 def _more_seeds(
@@ -153,7 +239,13 @@ def _more_seeds(
     accuracies = []
     for offset in range(1, config.retrain_seeds):
         logger.info("retraining seed %d of %d", offset + 1, config.retrain_seeds)
-        model, _ = train_model(best.params, splits, epochs=epochs, seed=config.seed + offset)
+        model, _ = train_model(
+            best.params,
+            splits,
+            epochs=epochs,
+            seed=config.seed + offset,
+            precision=config.precision,
+        )
         served = served_model(model, config.tta)
         accuracies.append(evaluate(served, splits.x_test, splits.y_test).accuracy)
     return accuracies
@@ -195,6 +287,9 @@ def _final_metrics(job: JobResult, accuracies: tuple[float, ...]) -> dict[str, f
     for row in job.test.per_class:
         slug = row.name.lower().replace("/", "_").replace("-", "_").replace(" ", "_")
         metrics[f"test_f1_{slug}"] = row.f1
+    for index, member in enumerate(job.metadata.get("ensemble", {}).get("members", []), start=1):
+        metrics[f"member_{index}_test_accuracy"] = float(member["test_accuracy"])
+        metrics[f"member_{index}_val_accuracy"] = float(member["validation_accuracy"])
     if len(accuracies) > 1:
         summary = seed_summary(accuracies)
         metrics["test_accuracy_mean"] = summary["mean"]

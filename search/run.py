@@ -84,6 +84,18 @@ def build_parser() -> cli.StudyParser:
         help="the trial to retrain: best (the primary objective among feasible trials), knee, "
         "or a constraint such as latency_ms<=2",
     )
+    parser.study_flag(
+        "--precision",
+        help="training precision: auto (mixed_bfloat16 on CPUs with AMX-BF16 and GPUs of "
+        "compute capability 8.0+, else float32), float32, mixed_bfloat16, mixed_float16",
+    )
+    parser.study_flag(
+        "--ensemble",
+        type=int,
+        metavar="N",
+        help="retrain up to N members (close configurations, then more seeds) and export "
+        "their mean, as many as the budget left holds; 1: one model",
+    )
     steps = parser.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(

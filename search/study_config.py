@@ -16,6 +16,7 @@ from search.budget import parse_duration
 from search.components import ENGINES, TRACKERS, pruner_names
 from search.front import check_rule
 from trainer.objectives import Constraint, Objective, objective
+from trainer.precision import check as check_precision
 
 STUDIES_DIR = Path("studies")
 DEFAULT_STUDY = "fashion-mnist-cnn"
@@ -77,6 +78,12 @@ class StudyConfig:
         choose: which trial is retrained: ``best`` (the best primary objective among feasible
             trials), ``knee`` (the front's compromise), or a constraint such as
             ``latency_ms<=2`` (the best primary objective among the trials that meet it).
+        precision: the training precision of the trials and the retrain: ``auto`` (bfloat16
+            on CPUs with AMX-BF16 and GPUs of compute capability 8.0+, float32 elsewhere),
+            ``float32``, ``mixed_bfloat16`` or ``mixed_float16``; exports serve in float32.
+        ensemble: the retrain trains up to this many members and exports them as one model,
+            the mean of their probabilities (``search.ensemble``): as many as the budget left
+            holds with at least three quarters of ``retrain_epochs`` each; 1 retrains one model.
     """
 
     name: str = DEFAULT_STUDY
@@ -109,6 +116,8 @@ class StudyConfig:
     objectives: tuple[str, ...] = ("val_accuracy",)
     constraints: tuple[str, ...] = ()
     choose: str = "best"
+    precision: str = "auto"
+    ensemble: int = 1
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
@@ -118,13 +127,18 @@ class StudyConfig:
         _check_choice("pruner", self.pruner, entry.pruners or pruner_names())
         _check_choice("tracking", self.tracking, tuple(TRACKERS))
         positive = ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds")
-        for key in (*positive, "retrain_seeds"):
+        for key in (*positive, "retrain_seeds", "ensemble"):
             _check_positive(key, getattr(self, key))
         for key in ("subset", "retrain_subset"):
             if getattr(self, key) is not None:
                 _check_positive(key, getattr(self, key))
         if self.seed < 0:
             raise StudyError(f"seed must be non-negative, but got {self.seed}.")
+        if self.ensemble > 1 and self.retrain_seeds > 1:
+            raise StudyError(
+                "ensemble and retrain_seeds cannot both be above 1: an ensemble's members "
+                "already report each one's test accuracy (set retrain_seeds: 1)."
+            )
         if not self.name or "/" in self.name or self.name.startswith("."):
             raise StudyError(f"study name must be a plain file name, but got {self.name!r}.")
         if not isinstance(self.tta, bool):
@@ -134,6 +148,10 @@ class StudyConfig:
             raise StudyError(
                 f"workers must be a positive number or auto, but got {self.workers!r}."
             )
+        try:
+            check_precision(self.precision)
+        except ValueError as error:
+            raise StudyError(str(error)) from error
         self.enqueued_points()
         self._check_objectives()
 

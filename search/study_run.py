@@ -76,7 +76,9 @@ def run_study(
     primary = config.objectives[0]
     logger.info("best trial %s: %s %.4f, %s", best.key, primary, best.val_accuracy, best.params)
     chosen, summary = _chosen(config, engine, best)
-    model = retrain_best(config, chosen, data, runner, summary) if retrain else None
+    model = (
+        retrain_best(config, chosen, data, runner, summary, engine.records()) if retrain else None
+    )
     if cache is not None:
         logger.info("%s", cache.summary())
     _write_views(config, engine, tracker, compare=model is not None)

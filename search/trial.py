@@ -142,6 +142,7 @@ class TrialRunner:
                 seed=self.config.seed,
                 callbacks=[EpochTracking(run), *callbacks, *extra],
                 checkpoint=checkpoint,
+                precision=self.config.precision,
             )
         except KeyboardInterrupt:
             run.end("interrupted", "the worker was interrupted")

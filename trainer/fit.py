@@ -99,7 +99,12 @@ def fit(
     initial_epoch, restored_history = 0, {}
     if checkpoint is not None:
         key = fingerprint(
-            params, epochs=epochs, seed=seed, train=len(splits.y_train), val=len(splits.y_val)
+            params,
+            epochs=epochs,
+            seed=seed,
+            train=len(splits.y_train),
+            val=len(splits.y_val),
+            precision=model.dtype_policy.name,
         )
         restored = checkpoint.restore(model, key)
         if restored is not None:

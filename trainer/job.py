@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,7 @@ import keras
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
 from model_space.tta import served_model
+from trainer import storage
 from trainer.batches import full_batches
 from trainer.checkpoint import Checkpoint
 from trainer.data import FashionMnist, load_fashion_mnist
@@ -25,6 +26,7 @@ from trainer.hypertune_report import report_objectives
 from trainer.keras_session import reset_keras_session
 from trainer.metadata import build_metadata
 from trainer.objectives import OBJECTIVES, Subject, describe, measure
+from trainer.precision import apply as apply_precision
 from trainer.settings import SUSPICIOUS_GAP, RunSettings
 from trainer.splits import Splits, split
 
@@ -57,26 +59,31 @@ def train_model(
     seed: int,
     callbacks: Sequence[keras.callbacks.Callback] = (),
     checkpoint: Checkpoint | None = None,
+    precision: str = "float32",
 ) -> tuple[keras.Model, FitResult]:
-    """Seeds every random source, builds, compiles and fits the CNN for ``params``; with
-    ``checkpoint``, saves every epoch and continues from an earlier fit's last epoch.
+    """Seeds every random source, builds, compiles and fits the CNN for ``params`` under
+    ``precision`` (``trainer.precision``); with ``checkpoint``, saves every epoch and continues
+    from an earlier fit's last epoch.
 
     Keras's and TensorFlow's global state from earlier models (a search's previous trials) is
-    freed first, so memory does not grow from trial to trial.
+    freed first, so memory does not grow from trial to trial; the reset also resets the dtype
+    policy, which is set after it.
     """
     reset_keras_session()
+    policy = apply_precision(precision)
     keras.utils.set_random_seed(seed)
     model = build_cnn(params, seed=seed)
     compile_model(
         model, params, epochs * full_batches(len(splits.y_train), int(params["batch_size"]))
     )
     logger.info(
-        "training %s (%s parameters) on %d images, validating on %d, for up to %d epochs",
+        "training %s (%s parameters) on %d images, validating on %d, for up to %d epochs%s",
         params["filters"],
         f"{model.count_params():,}",
         len(splits.y_train),
         len(splits.y_val),
         epochs,
+        "" if policy == "float32" else f" in {policy}",
     )
     return model, fit(model, splits, params, epochs, callbacks, checkpoint=checkpoint, seed=seed)
 
@@ -88,15 +95,23 @@ def train_job(
     data: FashionMnist | None = None,
     name: str | None = None,
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    more_members: Sequence[tuple[Mapping[str, Any], int]] = (),
+    member_callbacks: Callable[[int], Sequence[keras.callbacks.Callback]] = lambda index: (),
 ) -> JobResult:
     """Trains ``params``, evaluates once on the test set, exports, and reports to hypertune.
+
+    With ``more_members`` (``(params, seed)`` pairs), those are trained too, each like the
+    first, and the export is their ensemble: the mean of the members' probabilities. A member
+    whose validation accuracy is more than ``MEMBER_DROP`` below the best member's is left out.
 
     Args:
         params: a point of the space (missing names take their defaults).
         settings: epochs, data, model directory, seed...
         data: the data set, when the caller has it loaded already.
         name: the run name (default: the run-name rule at the current time).
-        callbacks: more Keras callbacks for the fit, such as a tracker's.
+        callbacks: more Keras callbacks for the (first member's) fit, such as a tracker's.
+        more_members: the ensemble's other members.
+        member_callbacks: the callbacks of member ``index`` (2, 3...), such as a budget guard.
 
     Raises:
         ValueError: a parameter outside the space, or split sizes that do not fit.
@@ -105,6 +120,7 @@ def train_job(
         TrainingDiverged: the loss became NaN; nothing is exported.
     """
     point = CNN_SPACE.validate(params)
+    points = [(point, settings.seed), *((CNN_SPACE.validate(p), s) for p, s in more_members)]
     started = datetime.now(UTC)
     name = name or run_name(point, started)
     model_dir = settings.resolved_model_dir(name)
@@ -114,21 +130,34 @@ def train_job(
         data, validation_size=settings.validation_size, subset=settings.subset, seed=settings.seed
     )
     checkpoint_dir = settings.resolved_checkpoint_dir()
-    checkpoint = Checkpoint(checkpoint_dir) if checkpoint_dir else None
-    model, fitted = train_model(
-        point,
-        splits,
-        epochs=settings.epochs,
-        seed=settings.seed,
-        callbacks=callbacks,
-        checkpoint=checkpoint,
-    )
-    if fitted.diverged:
-        raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
-    served = served_model(model, settings.tta)
+    trained: list[tuple[keras.Model, FitResult]] = []
+    checkpoints: list[Checkpoint] = []
+    for index, (member, seed) in enumerate(points, start=1):
+        if len(points) > 1:
+            logger.info("ensemble member %d of %d (seed %d)", index, len(points), seed)
+        folder = checkpoint_dir and (
+            checkpoint_dir if index == 1 else storage.join(checkpoint_dir, f"member-{index}")
+        )
+        checkpoint = Checkpoint(folder) if folder else None
+        checkpoints.extend([checkpoint] if checkpoint else [])
+        model, fitted = train_model(
+            member,
+            splits,
+            epochs=settings.epochs,
+            seed=seed,
+            callbacks=callbacks if index == 1 else member_callbacks(index),
+            checkpoint=checkpoint,
+            precision=settings.precision,
+        )
+        if fitted.diverged:
+            raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
+        trained.append((model, fitted))
+    model, fitted = trained[0]
+    kept, members = _ensemble(trained, points, splits, settings.tta)
+    served = served_model([m for m, _ in kept], settings.tta)
     validation = evaluate(served, splits.x_val, splits.y_val)
     test = evaluate(served, splits.x_test, splits.y_test)
-    _log_test(fitted, validation, test, tta=settings.tta)
+    _log_test(fitted, validation, test, tta=settings.tta, members=len(kept))
     before = [n for n in settings.objectives if OBJECTIVES[n].before_training]
     after = [n for n in settings.objectives if n not in before]
     measured = measure(Subject(served), before)
@@ -148,9 +177,12 @@ def train_job(
     metadata["objectives"] = describe(
         {**measured, **measure(Subject(served, fitted, validation), after)}
     )
+    if members:
+        metadata["parameter_count"] = sum(int(m.count_params()) for m, _ in kept)
+        metadata["ensemble"] = {"combine": "mean of the members' probabilities", "members": members}
     export_model(served, model_dir, metadata)
     logger.info("exported %s to %s", name, model_dir)
-    if checkpoint is not None:
+    for checkpoint in reversed(checkpoints):  # the members' folders are inside the first's
         checkpoint.delete()  # the export is complete: nothing left to continue
     if settings.reports_hypertune:
         trial_values = {**measured, **measure(Subject(served, fitted), after)}
@@ -158,6 +190,52 @@ def train_job(
     if settings.experiment:
         _log_experiment_run(settings.experiment, name, point, settings, fitted, test)
     return JobResult(name, model_dir, point, fitted, validation, test, metadata)
+
+
+#: A member more than this far below the best member's validation accuracy is left out.
+MEMBER_DROP = 0.01
+
+
+def _ensemble(
+    trained: Sequence[tuple[keras.Model, FitResult]],
+    points: Sequence[tuple[dict[str, Any], int]],
+    splits: Splits,
+    tta: bool,
+) -> tuple[list[tuple[keras.Model, FitResult]], list[dict[str, Any]]]:
+    """The members kept (all of them, but those far below the best on validation) and what
+    the metadata says of each; one trained model is kept as it is, with nothing to say."""
+    if len(trained) == 1:
+        return list(trained), []
+    described: list[dict[str, Any]] = []
+    for (model, fitted), (point, seed) in zip(trained, points, strict=True):
+        served = served_model(model, tta)
+        described.append(
+            {
+                "params": point,
+                "seed": seed,
+                "parameter_count": int(model.count_params()),
+                "best_epoch": fitted.best_epoch,
+                "epochs_run": fitted.epochs_run,
+                "fit_seconds": fitted.seconds,
+                "validation_accuracy": evaluate(served, splits.x_val, splits.y_val).accuracy,
+                "test_accuracy": evaluate(served, splits.x_test, splits.y_test).accuracy,
+            }
+        )
+    best = max(float(d["validation_accuracy"]) for d in described)
+    kept, members = [], []
+    for index, (pair, description) in enumerate(zip(trained, described, strict=True), start=1):
+        description["kept"] = description["validation_accuracy"] >= best - MEMBER_DROP
+        logger.info(
+            "member %d: validation accuracy %.4f, test accuracy %.4f%s",
+            index,
+            description["validation_accuracy"],
+            description["test_accuracy"],
+            "" if description["kept"] else " (left out: too far below the best member)",
+        )
+        if description["kept"]:
+            kept.append(pair)
+        members.append(description)
+    return kept, members
 
 
 def _log_experiment_run(
@@ -187,13 +265,17 @@ def _log_experiment_run(
     )
 
 
-def _log_test(fitted: FitResult, validation: Evaluation, test: Evaluation, *, tta: bool) -> None:
+def _log_test(
+    fitted: FitResult, validation: Evaluation, test: Evaluation, *, tta: bool, members: int = 1
+) -> None:
     gap = validation.accuracy - test.accuracy
     low, high = test.accuracy_interval()
+    served = [f"an ensemble of {members}"] if members > 1 else []
+    served += ["flip TTA"] if tta else []
     logger.info(
         "%svalidation accuracy %.4f (epoch %d), test accuracy %.4f (95%% interval %.4f-%.4f), "
         "test loss %.4f\n%s",
-        "with flip TTA: " if tta else "",
+        f"with {' and '.join(served)}: " if served else "",
         validation.accuracy,
         fitted.best_epoch,
         test.accuracy,

@@ -38,6 +38,9 @@ class RunSettings:
         objectives: the objectives (``trainer.objectives``) measured on the exported model,
             written to its metadata and, in a tuning trial, reported to hypertune, the
             primary first.
+        precision: ``auto`` (bfloat16 where it pays, else float32), ``float32``,
+            ``mixed_bfloat16`` or ``mixed_float16`` (``trainer.precision``); the export serves
+            in float32 whatever it is.
     """
 
     epochs: int = DEFAULT_EPOCHS
@@ -51,11 +54,14 @@ class RunSettings:
     tta: bool = False
     checkpoint_dir: str | None = None
     objectives: tuple[str, ...] = ("val_accuracy",)
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         from trainer.objectives import objective
+        from trainer.precision import check
 
         try:
+            check(self.precision)
             for name in self.objectives:
                 objective(name)
         except ValueError as error:

@@ -16,6 +16,7 @@ from model_space import CNN_SPACE
 from trainer.cli_types import OneLineParser, add_space_flags, parse_int
 from trainer.errors import TrainingDiverged, UserError
 from trainer.objectives import OBJECTIVES
+from trainer.precision import PRECISIONS
 from trainer.settings import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VALIDATION_SIZE, RunSettings
 
 
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="A,B",
         help="objectives measured on the export, written to its metadata and reported to "
         f"hypertune, the primary first ({', '.join(OBJECTIVES)}; default val_accuracy)",
+    )
+    run.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="training precision: auto takes mixed_bfloat16 on CPUs with AMX-BF16 and GPUs of "
+        "compute capability 8.0+, float32 elsewhere; the export serves in float32",
     )
     run.add_argument(
         "--tta",
@@ -115,6 +123,7 @@ def _settings(args: argparse.Namespace) -> RunSettings:
         tta=args.tta,
         checkpoint_dir=args.checkpoint_dir,
         objectives=args.objectives,
+        precision=args.precision,
     )
 
 

@@ -69,6 +69,8 @@ def container_args(config: StudyConfig) -> list[str]:
     ]
     if config.objectives != ("val_accuracy",):
         args.append(f"--objectives={','.join(config.objectives)}")
+    if config.precision != "auto":
+        args.append(f"--precision={config.precision}")
     if config.subset:
         args.append(f"--subset={config.subset}")
     if config.data_dir:
