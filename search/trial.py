@@ -22,6 +22,7 @@ from model_space import run_name
 from search import interrupts
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
 from search.study_config import StudyConfig
+from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
 from search.tracking import Run, RunState, Tracker
 from trainer.checkpoint import Checkpoint
 from trainer.job import train_model
@@ -131,6 +132,37 @@ class TrialRunner:
         if self._violations(before, before_training=True):
             return self._infeasible(key, run, before, started)
         on_measured(before)
+        watch = TailWatch()
+        try:
+            return self._fit(
+                params, key, run, started, before, epochs, callbacks, is_pruned, reserve, watch
+            )
+        finally:
+            tail = watch.stop()
+            if tail > WARN_AFTER_SECONDS:
+                logger.warning(
+                    "trial %s took %.1f s to end after its last epoch (a second is usual; "
+                    "stderr holds the stacks past %.0f s)",
+                    key,
+                    tail,
+                    DUMP_AFTER_SECONDS,
+                )
+
+    def _fit(
+        self,
+        params: Mapping[str, Any],
+        key: str,
+        run: Run,
+        started: float,
+        before: dict[str, float],
+        epochs: int,
+        callbacks: Sequence[keras.callbacks.Callback],
+        is_pruned: Callable[[], bool],
+        reserve: float,
+        watch: TailWatch,
+    ) -> TrialOutcome:
+        """Trains the trial and records how it ended (``run``)."""
+        name = run.name
         budget_stop = StopAtBudget(self.budget, reserve)
         extra = [budget_stop] if self.budget.limited else []
         checkpoint = Checkpoint(str(self.config.checkpoint_dir(key)))
@@ -140,7 +172,7 @@ class TrialRunner:
                 self.splits,
                 epochs=epochs,
                 seed=self.config.seed,
-                callbacks=[EpochTracking(run), *callbacks, *extra],
+                callbacks=[EpochTracking(run), *callbacks, *extra, watch],
                 checkpoint=checkpoint,
                 precision=self.config.precision,
             )
