@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import keras
+import numpy as np
 
 from model_space import CNN_SPACE, run_name
 from model_space.cnn import build_cnn
@@ -19,7 +20,7 @@ from trainer.batches import full_batches
 from trainer.checkpoint import Checkpoint
 from trainer.data import FashionMnist, load_fashion_mnist
 from trainer.errors import TrainingDiverged
-from trainer.evaluate import Evaluation, evaluate
+from trainer.evaluate import PREDICT_BATCH_SIZE, Evaluation, evaluate, evaluate_probabilities
 from trainer.export import check_writable, export_model
 from trainer.fit import FitResult, compile_model, fit
 from trainer.hypertune_report import report_objectives
@@ -153,10 +154,12 @@ def train_job(
             raise TrainingDiverged(f"{name}: the loss became NaN; nothing was exported.")
         trained.append((model, fitted))
     model, fitted = trained[0]
-    kept, members = _ensemble(trained, points, splits, settings.tta)
+    kept, members, ensemble_validation, ensemble_test = _ensemble(
+        trained, points, splits, settings.tta
+    )
     served = served_model([m for m, _ in kept], settings.tta)
-    validation = evaluate(served, splits.x_val, splits.y_val)
-    test = evaluate(served, splits.x_test, splits.y_test)
+    validation = ensemble_validation or evaluate(served, splits.x_val, splits.y_val)
+    test = ensemble_test or evaluate(served, splits.x_test, splits.y_test)
     _log_test(fitted, validation, test, tta=settings.tta, members=len(kept))
     before = [n for n in settings.objectives if OBJECTIVES[n].before_training]
     after = [n for n in settings.objectives if n not in before]
@@ -201,14 +204,25 @@ def _ensemble(
     points: Sequence[tuple[dict[str, Any], int]],
     splits: Splits,
     tta: bool,
-) -> tuple[list[tuple[keras.Model, FitResult]], list[dict[str, Any]]]:
-    """The members kept (all of them, but those far below the best on validation) and what
-    the metadata says of each; one trained model is kept as it is, with nothing to say."""
+) -> tuple[
+    list[tuple[keras.Model, FitResult]], list[dict[str, Any]], Evaluation | None, Evaluation | None
+]:
+    """The members kept (all but those far below the best on validation), what the metadata
+    says of each, and the ensemble's validation and test evaluations: the mean of the kept
+    members' served probabilities, which is what the served ensemble computes (both means are
+    linear), so no image goes through the members twice. One trained model is kept as it is,
+    with nothing to say (the evaluations are ``None``)."""
     if len(trained) == 1:
-        return list(trained), []
+        return list(trained), [], None, None
     described: list[dict[str, Any]] = []
+    outputs: list[tuple[np.ndarray, np.ndarray]] = []
     for (model, fitted), (point, seed) in zip(trained, points, strict=True):
         served = served_model(model, tta)
+        on_val, on_test = (
+            np.asarray(served.predict(x, batch_size=PREDICT_BATCH_SIZE, verbose=0))
+            for x in (splits.x_val, splits.x_test)
+        )
+        outputs.append((on_val, on_test))
         described.append(
             {
                 "params": point,
@@ -217,13 +231,15 @@ def _ensemble(
                 "best_epoch": fitted.best_epoch,
                 "epochs_run": fitted.epochs_run,
                 "fit_seconds": fitted.seconds,
-                "validation_accuracy": evaluate(served, splits.x_val, splits.y_val).accuracy,
-                "test_accuracy": evaluate(served, splits.x_test, splits.y_test).accuracy,
+                "validation_accuracy": evaluate_probabilities(on_val, splits.y_val).accuracy,
+                "test_accuracy": evaluate_probabilities(on_test, splits.y_test).accuracy,
             }
         )
     best = max(float(d["validation_accuracy"]) for d in described)
-    kept, members = [], []
-    for index, (pair, description) in enumerate(zip(trained, described, strict=True), start=1):
+    kept, members, kept_outputs = [], [], []
+    for index, (pair, description, output) in enumerate(
+        zip(trained, described, outputs, strict=True), start=1
+    ):
         description["kept"] = description["validation_accuracy"] >= best - MEMBER_DROP
         logger.info(
             "member %d: validation accuracy %.4f, test accuracy %.4f%s",
@@ -234,8 +250,11 @@ def _ensemble(
         )
         if description["kept"]:
             kept.append(pair)
+            kept_outputs.append(output)
         members.append(description)
-    return kept, members
+    validation = evaluate_probabilities(np.mean([v for v, _ in kept_outputs], axis=0), splits.y_val)
+    test = evaluate_probabilities(np.mean([t for _, t in kept_outputs], axis=0), splits.y_test)
+    return kept, members, validation, test
 
 
 def _log_experiment_run(
