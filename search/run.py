@@ -1,7 +1,9 @@
 """``python -m search.run``: run a study, retrain its best trial, export and register it.
 
-Exit codes: 0 done; 2 bad input (a study key or flag, the data set, the storage URL), one
-line; 130 interrupted (finished trials are kept: run the same command to resume).
+Exit codes: 0 done; 1 a bug (the traceback; a trial's own failures, ``search.failures``, do not
+stop the search), a worker that failed, or a study that ended with no completed trial; 2 bad
+input (a study key or flag, the data set, the storage URL), one line; 130 interrupted (finished
+trials are kept: run the same command to resume).
 """
 
 from __future__ import annotations
@@ -138,21 +140,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             budget=budget,
             searched=count > 1,
         )
-        _summary(config.name, result, time.monotonic() - started, config.objectives[0])
+        if not _summary(config.name, result, time.monotonic() - started, config.objectives[0]):
+            nothing.append(config.name)
 
+    nothing: list[str] = []
     code = cli.run_main(
         body, "interrupted: finished trials are kept; run the same command to resume"
     )
     if code == 0 and failed_workers:
         print(f"error: {'; '.join(failed_workers)} (its lines above say why)", file=sys.stderr)
         return 1
+    if code == 0 and nothing:
+        print(
+            f"error: study {nothing[0]} has no completed trial, so nothing was retrained: each "
+            "trial's end line above says why (failed, pruned, or stopped by the budget)",
+            file=sys.stderr,
+        )
+        return 1
     return code
 
 
-def _summary(study: str, result: StudyResult, seconds: float, primary: str) -> None:
+def _summary(study: str, result: StudyResult, seconds: float, primary: str) -> bool:
+    """Prints what the command did; False when no trial completed."""
     if result.best_trial is None:
         print(f"{study}: no trial completed")
-        return
+        return False
     best = result.best_trial
     print(f"{study}: best trial {best.key}, {primary} {best.val_accuracy:.4f}")
     if result.best_model is not None:
@@ -179,6 +191,7 @@ def _summary(study: str, result: StudyResult, seconds: float, primary: str) -> N
                 f"± {summary['std']:.4f} (standard deviation)"
             )
     print(f"{study}: done in {seconds / 60:.1f} min")
+    return True
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The one trial function every engine calls: train a point, track it as a run, say how it ended.
 
-A failed trial (NaN loss, an invalid combination, out of memory) is returned as ``failed`` with
-its reason, and the search goes on; Ctrl-C and SIGTERM (KeyboardInterrupt) end the run as
-``interrupted`` and propagate, so the engine can leave its study consistent.
+A failed trial (NaN loss, a value the trainer refuses, out of memory) is returned as ``failed``
+with its reason, and the search goes on; any other exception is a bug (``search.failures``): the
+run ends failed and the exception propagates, so the engine records the trial and the search
+stops. Ctrl-C and SIGTERM (KeyboardInterrupt) end the run as ``interrupted`` and propagate, so
+the engine can leave its study consistent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import keras
 from model_space import run_name
 from search import interrupts
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
+from search.failures import is_trial_failure
 from search.study_config import StudyConfig
 from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
 from search.tracking import Run, RunState, Tracker
@@ -179,11 +182,14 @@ class TrialRunner:
         except KeyboardInterrupt:
             run.end("interrupted", "the worker was interrupted")
             raise  # the checkpoint stays: the same command continues this trial
-        except Exception as error:  # a failed trial must not stop the search
+        except Exception as error:  # search.failures: the trial's own failure, or a bug
             interrupt = interrupts.as_interrupt(error)
             if interrupt is not None:
                 run.end("interrupted", "the worker was interrupted")
                 raise interrupt from error  # the checkpoint stays: the command continues it
+            if not is_trial_failure(error):
+                run.end("failed", f"a bug stopped the search: {type(error).__name__}: {error}")
+                raise  # the checkpoint stays: the same command continues once it is fixed
             checkpoint.delete()
             reason = f"{type(error).__name__}: {error}".strip()
             logger.warning("trial %s failed: %s", key, reason.splitlines()[0])

@@ -14,6 +14,7 @@ from typing import Any
 
 import keras_tuner
 
+from search import interrupts
 from search.contract import trial_attrs
 from search.engine_loop import Asked, TrialLoop
 from search.engines.keras_tuner_space import declare, point
@@ -89,7 +90,12 @@ class CnnTuner(keras_tuner.Tuner):
             point(trial.hyperparameters, self.config.search_space()),
             int(epochs),
         )
-        outcome = self.loop.run(asked)
+        try:
+            outcome = self.loop.run(asked)
+        except Exception as error:  # a bug (search.failures): Keras Tuner must not go on
+            if interrupts.as_interrupt(error) is not None:
+                raise
+            raise keras_tuner.errors.FatalError(f"{type(error).__name__}: {error}") from error
         if outcome.state == "failed":
             raise keras_tuner.errors.FailedTrialError(outcome.reason)
         attrs = trial_attrs(outcome, OBJECTIVE.name)

@@ -20,6 +20,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from search import interrupts
 from search.contract import trial_attrs
 from search.engine_loop import Asked, TrialLoop
 from search.engines import BestTrial, TrialRecord
@@ -146,6 +147,16 @@ class OptunaSearch:
             except KeyboardInterrupt:
                 trial.set_user_attr("interrupted", True)
                 self.study.tell(trial, state=TrialState.FAIL)
+                raise
+            except Exception as error:  # a bug (search.failures): not counted, run again
+                interrupt = interrupts.as_interrupt(error)
+                if interrupt is not None:
+                    trial.set_user_attr("interrupted", True)
+                else:
+                    trial.set_user_attr("bug", f"{type(error).__name__}: {error}"[:2000])
+                self.study.tell(trial, state=TrialState.FAIL)
+                if interrupt is not None:
+                    raise interrupt from error
                 raise
         self._tell(trial, outcome)
 

@@ -32,6 +32,7 @@ __all__ = [
     "config_for",
     "engine_name",
     "studies_dir",
+    "test_a_bug_stops_the_search_at_once_and_is_not_counted",
     "test_a_failed_trial_is_recorded_and_counted",
     "test_a_resumed_study_runs_only_the_remaining_trials",
     "test_a_study_runs_exactly_its_trials_each_number_once",
@@ -45,12 +46,16 @@ __all__ = [
 
 
 class ScriptedRunner:
-    """The ``TrialRunner`` surface an engine uses; the first ``failures`` trials fail."""
+    """The ``TrialRunner`` surface an engine uses; the first ``failures`` trials fail, and
+    with ``bug`` every trial raises it (``search.failures``: a bug, not a trial's failure)."""
 
-    def __init__(self, config: StudyConfig, failures: int = 0) -> None:
+    def __init__(
+        self, config: StudyConfig, failures: int = 0, bug: Exception | None = None
+    ) -> None:
         self.config = config
         self.tracker = NullTracker(config.name)
         self.failures = failures
+        self.bug = bug
         self.calls: list[tuple[str, int]] = []
 
     def allows_trial(self, best: Any, trial_seconds: Any) -> bool:
@@ -64,6 +69,8 @@ class ScriptedRunner:
         """Scores the point by formula; its ``parameters`` objective is ``units * 1000``, and
         a configuration that breaks the study's constraints on it is returned untrained."""
         self.calls.append((key, number))
+        if self.bug is not None:
+            raise self.bug
         if len(self.calls) <= self.failures:
             return TrialOutcome("failed", math.nan, 0, 0.01, reason="scripted failure")
         before = {"parameters": 1000.0 * float(params["units"])}
@@ -152,6 +159,24 @@ def test_a_failed_trial_is_recorded_and_counted(studies_dir, engine_name) -> Non
     assert len(runner.calls) == len(records) == 3
     (failed,) = [r for r in records if r.state == "failed"]
     assert failed.value is None and (failed.key, failed.number) == runner.calls[0]
+
+
+def test_a_bug_stops_the_search_at_once_and_is_not_counted(studies_dir, engine_name) -> None:
+    """Any exception but a trial's own failure stops the search at its first trial (not
+    after every trial failed the same way), and the fixed command still runs ``trials``."""
+    config = config_for(studies_dir, engine_name, trials=3)
+    broken = ScriptedRunner(config, bug=TypeError("a refactor broke the trial"))
+    with pytest.raises(Exception) as raised:  # an engine may wrap it
+        open_engine(config).search(broken)
+    chain = [raised.value, raised.value.__cause__]
+    assert any(isinstance(e, TypeError) for e in chain), raised.value
+    assert len(broken.calls) == 1
+
+    fixed = ScriptedRunner(config)
+    open_engine(config).search(fixed)
+    records = open_engine(config, create=False).records()
+    assert sum(r.state == "complete" for r in records) == 3
+    assert len(fixed.calls) == 3
 
 
 def test_reading_a_study_that_does_not_exist_creates_nothing(studies_dir, engine_name) -> None:
