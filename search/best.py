@@ -14,7 +14,6 @@ import keras
 
 from model_space import run_name
 from model_space.tta import served_model
-from search import interrupts
 from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Throughput
 from search.contract import TrialRecord
 from search.engines import BestTrial
@@ -22,7 +21,7 @@ from search.ensemble import Member, ensemble_allowed, members, plan
 from search.study_config import StudyConfig
 from search.tracking import RunState, Tracker
 from search.trial import EpochTracking, StopAtBudget, TrialRunner
-from trainer import storage
+from trainer import interrupts, storage
 from trainer.data import CLASS_NAMES, FashionMnist
 from trainer.evaluate import evaluate
 from trainer.export import METADATA_FILE

@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from search import interrupts
 from search.components import ENGINES, TRACKERS
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
+from trainer import interrupts
 from trainer.cli_types import OneLineParser
 from trainer.errors import UserError
 
@@ -88,6 +88,7 @@ def run_main(body: Callable[[], Any], interrupted: str) -> int:
     except BaseException as error:  # an interrupt may arrive as another error
         if interrupts.as_interrupt(error) is None:
             raise
+        interrupts.handled()
         print(interrupted, file=sys.stderr)
         return 130
     return 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from search import cli
 from trainer.objectives import OBJECTIVES
+from trainer.startup import import_backend
 
 if TYPE_CHECKING:
     from search.study_run import StudyResult
@@ -116,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def body() -> None:
         config = parser.load(args)  # bad input fails here, before TensorFlow loads
+        import_backend()
         from search import workers
         from search.budget import Budget
 

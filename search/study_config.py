@@ -300,10 +300,44 @@ def load_study(
     if unknown:
         raise StudyError(f"Unknown study key(s) {unknown}; known keys: {', '.join(sorted(known))}.")
     settings.setdefault("algorithm", _default_algorithm(settings.get("engine", "optuna")))
+    annotations = {f.name: str(f.type) for f in fields(StudyConfig)}
+    for key, value in settings.items():
+        if key not in _OWN_MESSAGES:
+            _check_type(key, value, annotations[key])
     try:
         return StudyConfig(name=name, studies_dir=studies_dir, **settings)
     except TypeError as error:
         raise StudyError(f"study {name}: {error}") from error
+
+
+#: Keys whose own validation names the accepted forms better than a type could.
+_OWN_MESSAGES = ("budget",)
+_SCALARS: dict[str, tuple[type, str]] = {
+    "int": (int, "an integer"),
+    "str": (str, "a string"),
+    "bool": (bool, "true or false"),
+    "float": (float, "a number"),
+}
+
+
+def _check_type(key: str, value: Any, annotation: str) -> None:
+    """Refuses a scalar key's value of the wrong type with one line naming the type wanted
+    (``seed: abc``); lists and mappings are checked by their own validation."""
+    allowed = [part.strip() for part in annotation.split("|")]
+    if value is None and "None" in allowed:
+        return
+    wanted = []
+    for part in allowed:
+        if part == "None":
+            continue
+        if part not in _SCALARS:
+            return
+        kind, described = _SCALARS[part]
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return
+        wanted.append(described)
+    wanted += ["null"] if "None" in allowed else []
+    raise StudyError(f"{key} must be {' or '.join(wanted)}, but got {value!r}.")
 
 
 def _read(path: Path, studies_dir: Path) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from search.results.records import read_study
 from search.study_config import StudyConfig, StudyError
 from search.tracking import Tracker, open_tracker
 from search.trial import TrialRunner
+from trainer import interrupts
 from trainer.data import load_fashion_mnist
 from trainer.keras_session import CompileCache
 from trainer.splits import split
@@ -137,6 +138,7 @@ def _write_views(
     try:
         records = read_study(config, engine, tracker)
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         logger.warning(
             "study not read back (%s: %s): no views written", type(error).__name__, error
         )
@@ -148,6 +150,7 @@ def _write_views(
             path = write_table(config, study_table(config, records))
             logger.info("comparison table written to %s", path)
         except Exception as error:
+            interrupts.raise_if_interrupt(error)
             logger.warning("comparison table not written (%s: %s)", type(error).__name__, error)
     if dashboard:
         try:
@@ -155,4 +158,5 @@ def _write_views(
 
             write_dashboard(config, records)
         except Exception as error:
+            interrupts.raise_if_interrupt(error)
             logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)

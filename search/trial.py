@@ -21,12 +21,12 @@ from typing import Any
 import keras
 
 from model_space import run_name
-from search import interrupts
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
 from search.failures import is_trial_failure
 from search.study_config import StudyConfig
 from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
 from search.tracking import Run, RunState, Tracker
+from trainer import interrupts
 from trainer.checkpoint import Checkpoint
 from trainer.job import train_model
 from trainer.objectives import Subject, measure, measure_before_training

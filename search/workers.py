@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from search.study_config import StudyConfig, StudyError
+from trainer import interrupts
 
 logger = logging.getLogger("search")
 
@@ -199,6 +200,7 @@ class Workers:
         try:
             records = open_engine(self.config, create=False).records()
         except Exception as error:  # a progress line never stops the workers
+            interrupts.raise_if_interrupt(error)
             logger.debug("progress not read: %s", error)
             return ""
         finished = [

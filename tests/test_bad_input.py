@@ -159,6 +159,25 @@ CASES = [
         ["--objectives", "val_accuracy,speed"],
         ("'speed'", "known objectives"),
     ),
+    # precision, the ensemble, study keys of the wrong type
+    Case("trainer.train", ["--precision", "bf16"], ("'bf16'", "mixed_bfloat16")),
+    Case("search.run", [*STUDY, "--precision", "half"], ("'half'", "auto, float32")),
+    Case("search.run", [*STUDY, "--ensemble", "0"], ("ensemble must be a positive", "0")),
+    Case(
+        "search.run",
+        [*STUDY, "--ensemble", "2", "--retrain-seeds", "2"],
+        ("ensemble and retrain_seeds", "retrain_seeds: 1"),
+    ),
+    Case(
+        "search.run",
+        ["--study", "typed", "--studies-dir", "{tmp}/studies"],
+        ("seed must be an integer", "'abc'"),
+    ),
+    Case(
+        "search.run",
+        ["--study", "flagged", "--studies-dir", "{tmp}/studies"],
+        ("tta must be true or false", "'yes'"),
+    ),
     # search.compare and search.dashboard: reading back
     Case("search.compare", STUDY, ("study tiny has no trials or runs yet", "python -m search.run")),
     Case("search.compare", [*STUDY, "--storage", "sqlite:/x"], ("sqlite:/x", "sqlite:///")),
@@ -207,6 +226,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_study(studies)
     write_study(studies, "unknown", learning=0.1)
     write_study(studies, "wide", space={"units": {"low": 64, "high": 128}})
+    write_study(studies, "typed", seed="abc")
+    write_study(studies, "flagged", tta="yes")
     (studies / "broken.yaml").write_text("trials: [3\n")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.delenv("AIP_MODEL_DIR", raising=False)
@@ -239,3 +260,29 @@ def test_bad_input_is_one_line_naming_the_value_and_the_fix(
 def test_the_catalogue_covers_every_command() -> None:
     assert len(CASES) >= 25
     assert {case.command for case in CASES} == set(COMMANDS)
+
+
+#: Cases run as a user runs them, in a process of their own: stderr holds the one error line
+#: and nothing else (no backend start-up notices, before or after the backend loads).
+ALONE = [
+    ["trainer.train", "--epochs", "0"],
+    ["trainer.train", "--model-dir", "/proc/model", "--epochs", "1"],
+    ["search.run", *STUDY, "--storage", "not a url"],
+    ["search.run", "--study", "typed", "--studies-dir", "{tmp}/studies"],
+    ["search.run", *STUDY, "--data-dir", "{tmp}/nowhere"],
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", ALONE, ids=[" ".join(a[:1] + a[-2:]) for a in ALONE])
+def test_stderr_holds_only_the_error_line(argv: list[str], folder: Path) -> None:
+    import subprocess
+    import sys
+
+    command = [arg.replace("{tmp}", str(folder)) for arg in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", *command], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr[-3000:]

@@ -25,7 +25,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from trainer import storage
+from trainer import interrupts, storage
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class Checkpoint:
                 arrays = {name: saved[name] for name in saved.files}
             state = json.loads(arrays.pop("state").tobytes().decode())
         except Exception as error:  # a torn or foreign file: start afresh, say so
+            interrupts.raise_if_interrupt(error)
             logger.warning(
                 "checkpoint %s unreadable (%s); training from the start", self.path, error
             )

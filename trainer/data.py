@@ -5,7 +5,7 @@ Where the data comes from, first found wins:
 1. ``data_dir`` (``--data-dir``): a local folder or a ``gs://`` path;
 2. ``$FASHION_MNIST_DIR``;
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``);
-4. the Keras cache ``~/.keras/datasets/fashion-mnist``;
+4. the Keras cache ``$KERAS_HOME/datasets/fashion-mnist`` (``~/.keras`` without it, as Keras);
 5. a download through ``keras.datasets.fashion_mnist`` (where the network allows).
 
 A folder named explicitly (1 or 2) must hold the four files; the others are tried in turn.
@@ -21,18 +21,25 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from trainer import storage
+from trainer import interrupts, storage
 from trainer.errors import DataError
 
 logger = logging.getLogger(__name__)
 
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
-KERAS_CACHE_DIR = os.path.join("~", ".keras", "datasets", "fashion-mnist")
 ENV_VAR = "FASHION_MNIST_DIR"
 FIX = (
     "install Debian's dataset-fashion-mnist, or point --data-dir or $FASHION_MNIST_DIR at a "
     "folder holding the four original .gz files"
 )
+
+
+def keras_cache_dir() -> str:
+    """Where Keras keeps downloaded Fashion-MNIST: under ``$KERAS_HOME``, else ``~/.keras``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return os.path.join(home, "datasets", "fashion-mnist")
+
+
 SHA256 = {
     "train-images-idx3-ubyte.gz": (
         "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"
@@ -97,7 +104,7 @@ def find_data_dir(data_dir: str | None = None) -> str:
         how = "--data-dir" if data_dir else f"${ENV_VAR}"
         _require_complete(explicit, how)
         return explicit
-    searched = [DEBIAN_DIR, os.path.expanduser(KERAS_CACHE_DIR)]
+    searched = [DEBIAN_DIR, keras_cache_dir()]
     for folder in searched:
         if all(storage.exists(os.path.join(folder, name)) for name in SHA256):
             return folder
@@ -120,6 +127,7 @@ def _download(searched: list[str]) -> str:
 
         keras.datasets.fashion_mnist.load_data()
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         raise DataError(
             f"Fashion-MNIST not found in {', '.join(searched)} and the download failed "
             f"({type(error).__name__}): {FIX}."

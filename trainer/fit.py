@@ -122,9 +122,11 @@ def fit(
         seed=seed,
         first_epoch=initial_epoch,
     )
+    tensorflow = keras.backend.backend() == "tensorflow"
+    data = batches.tf_dataset(epochs - initial_epoch) if tensorflow else batches
     started = time.perf_counter()
     history = model.fit(
-        batches,
+        data,
         steps_per_epoch=batches.steps,
         epochs=epochs,
         initial_epoch=initial_epoch,

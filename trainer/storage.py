@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,16 @@ def upload_tree(local_dir: Path, remote_dir: str) -> None:
 
 
 def replace_dir(staged: Path, final: Path) -> None:
-    """Moves a fully written ``staged`` folder to ``final``, replacing what was there."""
+    """Moves a fully written ``staged`` folder to ``final``, replacing what was there.
+
+    On Linux the two are swapped in one ``renameat2(RENAME_EXCHANGE)``, so ``final`` never
+    goes missing, even for a moment; elsewhere (or on a file system without it) the old one is
+    renamed aside first. Leftovers of a process killed in between are removed first."""
+    for stale in final.parent.glob(f".{final.name}.old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if final.exists() and _exchange(staged, final):
+        shutil.rmtree(staged)  # it holds the old folder now
+        return
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         final.rename(old)
@@ -60,6 +72,30 @@ def replace_dir(staged: Path, final: Path) -> None:
         shutil.rmtree(old)
     else:
         staged.rename(final)
+
+
+#: ``renameat2``'s arguments: the current directory as the base, and "swap the two".
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swaps two existing paths atomically; False where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # a libc without it
+        return False
+    done = renameat2(
+        _AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE
+    )
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not on this file system
+        return False
+    raise OSError(code, os.strerror(code), str(second))
 
 
 def write_bytes(path: str, data: bytes) -> None:

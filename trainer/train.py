@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +17,7 @@ from trainer.errors import TrainingDiverged, UserError
 from trainer.objectives import OBJECTIVES
 from trainer.precision import PRECISIONS
 from trainer.settings import DEFAULT_EPOCHS, DEFAULT_SEED, DEFAULT_VALIDATION_SIZE, RunSettings
+from trainer.startup import import_backend
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,12 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        settings = _settings(args)  # bad input fails here, before the backend loads
+        params = CNN_SPACE.validate({name: getattr(args, name) for name in CNN_SPACE.names})
+        import_backend()
         from trainer.job import train_job
 
-        params = {name: getattr(args, name) for name in CNN_SPACE.names}
-        result = train_job(params, _settings(args))
+        result = train_job(params, settings)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code

@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from trainer import interrupts
+
 logger = logging.getLogger(__name__)
 
 MAX_RENAMES = 9
@@ -41,6 +43,7 @@ def start_run(name: str) -> str:
             aiplatform.start_run(run=chosen)
             return chosen
         except Exception as error:
+            interrupts.raise_if_interrupt(error)
             if "already exists" not in str(error).lower() or attempt > MAX_RENAMES:
                 raise
             chosen = f"{name}-r{attempt + 1}"

@@ -14,11 +14,11 @@ from typing import Any
 
 import keras_tuner
 
-from search import interrupts
 from search.contract import trial_attrs
 from search.engine_loop import Asked, TrialLoop
 from search.engines.keras_tuner_space import declare, point
 from search.study_config import StudyConfig, StudyError
+from trainer import interrupts
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from search import interrupts
 from search.contract import trial_attrs
 from search.engine_loop import Asked, TrialLoop
 from search.engines import BestTrial, TrialRecord
@@ -45,6 +44,7 @@ from search.engines.optuna_study import (
 )
 from search.study_config import StudyConfig
 from search.trial import TrialOutcome, TrialRunner
+from trainer import interrupts
 from trainer.checkpoint import CHECKPOINT_FILE
 
 logger = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from search.engines import optuna_storage as storage_url
 from search.engines.optuna_samplers import make_pruner
 from search.front import best_record
 from search.study_config import StudyConfig, StudyError
+from trainer import interrupts
 from trainer.objectives import Objective
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def open_study(config: StudyConfig) -> optuna.Study:
                 load_if_exists=True,
             )
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise StudyError(
             f"Cannot open the study storage {storage_url.describe(url)}: {reason}. "
@@ -150,6 +152,7 @@ def best_points_of(config: StudyConfig, source: str, count: int = 3) -> list[dic
     try:
         study = optuna.load_study(study_name=source, storage=storage_url.normalise(url))
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         raise StudyError(
             f"enqueue_from: cannot read study {source!r} from {storage_url.describe(url)} "
             f"({type(error).__name__}); run it first or fix the name."

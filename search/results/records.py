@@ -4,7 +4,9 @@ tracker's run.
 The engine gives each trial's state, value, parameters and (Optuna) per-epoch curve; the
 tracker fills what the engine did not keep (curves, times, sizes, run names) and adds its
 final metrics; trials fetched from a Vertex AI tuning job come from ``vertex_trials.json``.
-Runs that belong to no trial (the retrained best model) are kept beside the trials.
+Runs that belong to no trial (the retrained best model, every retrain of it, runs the search did
+not start, a second run under a trial's key) are kept beside the trials: a key maps to runs,
+and no run is dropped.
 ``as_optuna_study`` turns records of any engine into an in-memory Optuna study, so Optuna's
 visualisations serve them all. The dashboard and the compare table both read this.
 """
@@ -47,9 +49,25 @@ def read_study(
     nothing, unless given)."""
     engine = engine or open_engine(config, create=False)
     tracker = tracker or open_tracker(config, create=False)
-    runs = {run.key: run for run in tracker.runs()}
-    trials = [_joined(record, runs.pop(record.key, None)) for record in engine.records()]
-    return StudyRecords(trials + fetched_records(config), list(runs.values()))
+    by_key: dict[str, list[RunRecord]] = {}
+    for run in tracker.runs():
+        by_key.setdefault(run.key, []).append(run)
+    trials = []
+    for record in engine.records():
+        runs = by_key.get(record.key, [])
+        run = _run_of(record, runs)
+        if run is not None:
+            runs.remove(run)
+        trials.append(_joined(record, run))
+    others = [run for runs in by_key.values() for run in runs]
+    return StudyRecords(trials + fetched_records(config), others)
+
+
+def _run_of(record: TrialRecord, runs: list[RunRecord]) -> RunRecord | None:
+    """The trial's own run among the runs of its key (the one it names, else the first the
+    tracker gives); the others stay beside the trials, never dropped."""
+    named = [run for run in runs if record.run_name and run.name == record.run_name]
+    return (named or runs or [None])[0]
 
 
 def load_records(config: StudyConfig) -> list[TrialRecord]:

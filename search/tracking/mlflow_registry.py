@@ -15,6 +15,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from mlflow.exceptions import MlflowException
 
 from search.tracking.mlflow_tracker import MlflowTracker
 
@@ -72,8 +73,13 @@ def _drop_unfinished_versions(tracker: MlflowTracker) -> None:
             continue
         try:
             stage = client.get_run(version.run_id).info.lifecycle_stage if version.run_id else ""
-        except Exception:  # the run is gone altogether
-            stage = "deleted"
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST":  # a transient error proves nothing
+                logger.warning(
+                    "version %s kept: its run could not be read (%s)", version.version, error
+                )
+                continue
+            stage = "deleted"  # the run is gone altogether
         if stage == "deleted":
             logger.info("deleting version %s of a registration never finished", version.version)
             client.delete_model_version(MODEL_NAME, version.version)

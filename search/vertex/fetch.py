@@ -16,6 +16,7 @@ from typing import Any
 from model_space import CNN_SPACE
 from search.results.records import FETCHED_FILE
 from search.study_config import StudyConfig
+from trainer import interrupts
 from trainer.cli_types import flag_type
 
 _STATES = {
@@ -44,6 +45,7 @@ def fetch(
         )
         trials = [trial_record(trial, config.objectives[0]) for trial in job.trials]
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         raise explain_cloud_error(error) from error
     path = config.output_dir / FETCHED_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from search.study_config import StudyConfig, StudyError
 from search.vertex.spec import fixed_args, parameter_specs
+from trainer import interrupts
 from trainer.errors import CloudError
 
 logger = logging.getLogger(__name__)
@@ -199,6 +200,7 @@ def submit(job: Any, service_account: str | None) -> tuple[str, str]:
         job.run(service_account=service_account, sync=False)
         job.wait_for_resource_creation()
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         raise explain_cloud_error(error) from error
     return str(job.resource_name), str(job._dashboard_uri())
 

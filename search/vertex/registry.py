@@ -14,6 +14,7 @@ from typing import Any
 
 from search.study_config import StudyError
 from search.vertex.job import label
+from trainer import interrupts
 
 SERVING_IMAGE = "us-docker.pkg.dev/vertex-ai/prediction/tf2-cpu.2-17:latest"
 _ALIAS = re.compile(r"^[a-z][a-zA-Z0-9-]{0,126}[a-z0-9-]$")
@@ -72,5 +73,6 @@ def register(registration: Registration, credentials: Any = None) -> tuple[str, 
             credentials=credentials,
         )
     except Exception as error:
+        interrupts.raise_if_interrupt(error)
         raise explain_cloud_error(error) from error
     return str(model.resource_name), str(model.version_id)

@@ -29,7 +29,7 @@ def test_a_trial_logs_the_epochs_its_engine_gave_it(studies_dir: Path, monkeypat
     """Keras Tuner's Hyperband gives each trial its own epochs; the run logged the study's."""
 
     def not_training(*args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError("not training in this test")
+        raise MemoryError("not training in this test")  # a trial's own failure
 
     monkeypatch.setattr(search.trial, "train_model", not_training)
     tracker = RecordingTracker()

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 import search.trial
-from search import interrupts
 from search.cli import run_main
 from search.tracking.null import NullRun, NullTracker
 from search.trial import TrialRunner
 from tests.search.conftest import tiny_config
+from trainer import interrupts
 
 
 @pytest.fixture

@@ -49,7 +49,14 @@ def test_switching_engine_picks_its_default_algorithm(studies_dir: Path) -> None
         ({"pruner": "patient"}, "pruner must be one of"),
         ({"trials": 0}, "trials must be a positive integer"),
         ({"tracking": "wandb"}, "tracking must be one of mlflow, vertex, none"),
-        ({"epochs": "many"}, "epochs must be a positive integer"),
+        ({"epochs": "many"}, r"epochs must be an integer, but got 'many'"),
+        ({"seed": "abc"}, r"seed must be an integer, but got 'abc'"),
+        ({"tta": "yes"}, r"tta must be true or false, but got 'yes'"),
+        ({"subset": 1.5}, r"subset must be an integer or null, but got 1.5"),
+        ({"trials": True}, r"trials must be an integer, but got True"),
+        ({"storage": 5432}, r"storage must be a string or null, but got 5432"),
+        ({"precision": "bf16"}, "precision must be one of auto, float32, mixed_bfloat16"),
+        ({"ensemble": 0}, "ensemble must be a positive integer"),
     ],
 )
 def test_bad_settings_name_the_key(studies_dir: Path, overrides: dict, message: str) -> None:

@@ -66,3 +66,15 @@ def test_keras_fit_reads_on_across_epochs() -> None:
     batches = _Recording(np.zeros((40, 1)), np.zeros((40, 1)), batch_size=16, seed=0)
     model.fit(batches, epochs=3, steps_per_epoch=batches.steps, shuffle=False, verbose=0)
     assert set(range(3 * batches.steps)) <= batches.requested
+
+
+def test_the_tensorflow_pipeline_gives_the_same_batches() -> None:
+    images = np.arange(100 * 4, dtype="uint8").reshape(100, 2, 2)
+    labels = np.arange(100, dtype="float32")
+    batches = EpochBatches(images, labels, batch_size=16, seed=7, first_epoch=2)
+    native = list(batches.tf_dataset(epochs=3).as_numpy_iterator())
+    assert len(native) == 3 * batches.steps
+    for index, (x, y) in enumerate(native):
+        expected_x, expected_y = batches[index]
+        np.testing.assert_array_equal(x, expected_x)
+        np.testing.assert_array_equal(y, expected_y)

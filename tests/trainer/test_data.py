@@ -65,7 +65,7 @@ def test_missing_file_in_an_explicit_folder(copy_dir: Path) -> None:
 def test_nothing_found_and_no_download(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("FASHION_MNIST_DIR", raising=False)
     monkeypatch.setattr(data_module, "DEBIAN_DIR", str(tmp_path / "debian"))
-    monkeypatch.setattr(data_module, "KERAS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
 
     def offline() -> None:
         raise OSError("network unreachable")
@@ -73,6 +73,13 @@ def test_nothing_found_and_no_download(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr("keras.datasets.fashion_mnist.load_data", offline)
     with pytest.raises(DataError, match=r"download failed .*dataset-fashion-mnist"):
         find_data_dir()
+
+
+def test_the_keras_cache_is_under_keras_home(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    assert data_module.keras_cache_dir() == str(tmp_path / "keras-home/datasets/fashion-mnist")
+    monkeypatch.delenv("KERAS_HOME")
+    assert data_module.keras_cache_dir().endswith(".keras/datasets/fashion-mnist")
 
 
 def test_split_is_stratified_disjoint_and_seeded(fashion) -> None:

@@ -1,0 +1,44 @@
+"""Importing the Keras backend without its start-up notices on stderr.
+
+TensorFlow 2.21 prints absl's "All log messages before absl::InitializeLog() is called are
+written to STDERR" and oneDNN's "oneDNN custom operations are on..." notice, each twice, while
+it is imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so every error line and every log
+opened with them. ``import_backend`` imports Keras with the process's stderr (file descriptor
+2, where the C++ code writes) going to a temporary file, then writes back everything but those
+two notices: a real warning of the import still shows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+#: The start-up notices left out, matched as substrings of a line.
+NOTICES = (
+    "All log messages before absl::InitializeLog() is called are written to STDERR",
+    "oneDNN custom operations are on",
+)
+
+
+def import_backend() -> None:
+    """Imports Keras (and so its backend) once, its start-up notices left out of stderr."""
+    if "keras" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with tempfile.TemporaryFile() as captured:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras  # noqa: F401 (imported for its backend)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not any(n in line for n in NOTICES))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
