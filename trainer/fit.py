@@ -123,7 +123,8 @@ def fit(
         first_epoch=initial_epoch,
     )
     tensorflow = keras.backend.backend() == "tensorflow"
-    data = batches.tf_dataset(epochs - initial_epoch) if tensorflow else batches
+    # a checkpoint of the last epoch leaves no epoch to run: one is built, never read
+    data = batches.tf_dataset(max(1, epochs - initial_epoch)) if tensorflow else batches
     started = time.perf_counter()
     history = model.fit(
         data,
