@@ -50,8 +50,8 @@ def read_study(
     engine = engine or open_engine(config, create=False)
     tracker = tracker or open_tracker(config, create=False)
     by_key: dict[str, list[RunRecord]] = {}
-    for run in tracker.runs():
-        by_key.setdefault(run.key, []).append(run)
+    for found in tracker.runs():
+        by_key.setdefault(found.key, []).append(found)
     trials = []
     for record in engine.records():
         runs = by_key.get(record.key, [])
@@ -67,7 +67,8 @@ def _run_of(record: TrialRecord, runs: list[RunRecord]) -> RunRecord | None:
     """The trial's own run among the runs of its key (the one it names, else the first the
     tracker gives); the others stay beside the trials, never dropped."""
     named = [run for run in runs if record.run_name and run.name == record.run_name]
-    return (named or runs or [None])[0]
+    candidates = named or runs
+    return candidates[0] if candidates else None
 
 
 def load_records(config: StudyConfig) -> list[TrialRecord]:
