@@ -67,7 +67,7 @@ CASES = [
     Case(
         "search.run",
         ["--study", "missing", "--studies-dir", "{tmp}/studies"],
-        ("missing", "available: broken, tiny"),
+        ("missing", "available: broken, flagged, tiny"),
     ),
     Case("search.run", [*STUDY, "--trials", "0"], ("trials must be a positive integer", "0")),
     Case("search.run", [*STUDY, "--engine", "ray"], ("'ray'", "optuna, keras-tuner")),
@@ -267,7 +267,6 @@ def test_the_catalogue_covers_every_command() -> None:
 ALONE = [
     ["trainer.train", "--epochs", "0"],
     ["trainer.train", "--model-dir", "/proc/model", "--epochs", "1"],
-    ["search.run", *STUDY, "--storage", "not a url"],
     ["search.run", "--study", "typed", "--studies-dir", "{tmp}/studies"],
     ["search.run", *STUDY, "--data-dir", "{tmp}/nowhere"],
 ]

@@ -96,7 +96,7 @@ def test_both_policies_train_and_the_export_scores_as_its_metadata_says(
     policy: str, tmp_path: Path, fashion
 ) -> None:
     settings = RunSettings(
-        epochs=2,
+        epochs=3,
         subset=1000,
         validation_size=500,
         seed=0,
@@ -104,7 +104,7 @@ def test_both_policies_train_and_the_export_scores_as_its_metadata_says(
         tta=True,
         precision=policy,
     )
-    result = train_job(SMALL_POINT, settings, data=fashion)
+    result = train_job({**SMALL_POINT, "batch_size": 32}, settings, data=fashion)
     assert result.fit.val_accuracy > 0.6
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert metadata["settings"]["precision"] == policy
