@@ -136,29 +136,24 @@ def retrain_best(
         extra: dict[str, Any] = {"search": search_summary} if search_summary else {}
         if len(accuracies) > 1:
             extra["seeds"] = {**seed_summary(accuracies), "first_seed": config.seed}
-        if "ensemble" in job.metadata:
-            ensemble = job.metadata["ensemble"]
-            described = [
-                {**d, "source_trial": m.source}
-                for m, d in zip(chosen, ensemble["members"], strict=True)
-            ]
+        ensemble = job.metadata.get("ensemble")
+        described = [
+            {**d, "source_trial": m.source}
+            for m, d in zip(chosen, ensemble["members"] if ensemble else [], strict=bool(ensemble))
+        ]
+        if ensemble:
             extra["ensemble"] = {**ensemble, "members": described}
         if extra:
             _add_to_metadata(config, extra)
         run.log_metrics(_final_metrics(job, accuracies))
         run.log_confusion_matrix(CLASS_NAMES, job.test.confusion_matrix)
-        members = job.metadata.get("ensemble", {}).get("members", [])
-        sources = ",".join(
-            f"{m.source}:{m.seed}"
-            for m, d in zip(chosen, members, strict=bool(members))
-            if d["kept"]
-        )
+        sources = ",".join(f"{d['source_trial']}:{d['seed']}" for d in described if d["kept"])
         run.set_tags(
             {
                 "source_trial": best.key,
                 "model_dir": job.model_dir,
                 "role": "best",
-                **({"ensemble_members": sources} if members else {}),
+                **({"ensemble_members": sources} if described else {}),
             }
         )
         version = _register(config, tracker, run.run_id, job, best)
