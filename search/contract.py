@@ -122,6 +122,10 @@ class Runner(Protocol):
         """The seconds to keep for the retrain of a trial of ``throughput``."""
         ...
 
+    def time_left(self) -> float:
+        """The seconds left in the budget (``math.inf`` without one)."""
+        ...
+
     def run(
         self,
         params: Mapping[str, Any],

@@ -129,7 +129,7 @@ class TrialLoop:
             on_measured=pruning.measured if pruning else lambda values: None,
             reserve=self._reserve,
         )
-        self.progress.trial_finished(key, outcome)
+        self.progress.trial_finished(key, outcome, self._reserve, self.runner.time_left())
         return outcome
 
 

@@ -64,7 +64,16 @@ class Progress:
         shown = " ".join(f"{k}={_format(v)}" for k, v in params.items())
         logger.info("trial %s started: %s", key, shown)
 
-    def trial_finished(self, key: str, outcome: TrialOutcome) -> None:
+    def trial_finished(
+        self,
+        key: str,
+        outcome: TrialOutcome,
+        retrain_seconds: float = 0.0,
+        budget_left: float = math.inf,
+    ) -> None:
+        """Logs the trial's end and the time left: the trials still to run at this process's
+        pace (no longer than the budget leaves them) plus ``retrain_seconds``, the retrain's
+        estimate."""
         if not outcome.trained:  # infeasible: logged by the trial, not counted
             return
         self.done += 1
@@ -75,7 +84,10 @@ class Progress:
         ):
             self.best, self.best_trial = value, key
         elapsed = time.monotonic() - self._started
-        remaining = elapsed / self._finished_here * max(self.total - self.done, 0)
+        trials_left = elapsed / self._finished_here * max(self.total - self.done, 0)
+        trials_left = min(trials_left, max(0.0, budget_left - retrain_seconds))
+        remaining = trials_left + retrain_seconds
+        retrain = f" (the retrain {_duration(retrain_seconds)})" if retrain_seconds else ""
         result = (
             f"{self.primary.name} {value:.4f}"
             if outcome.state != "failed"
@@ -83,7 +95,7 @@ class Progress:
         )
         logger.info(
             "trial %s %s after %d epoch(s) (%s), %s | best %.4f (trial %s) | %d/%d done, "
-            "%s elapsed, about %s left",
+            "%s elapsed, about %s left%s",
             key,
             outcome.state,
             outcome.epochs_run,
@@ -95,6 +107,7 @@ class Progress:
             self.total,
             _duration(elapsed),
             _duration(remaining),
+            retrain,
         )
 
 

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = 1 if os.environ.get(workers.WORKER_ENV) else workers.resolve(str(config.workers))
         search_here = not args.retrain_only
         if count > 1 and search_here:
-            codes = workers.Workers(config, count).run(
+            codes = workers.Workers(config, count, retrain=not args.no_retrain).run(
                 sys.argv[1:] if argv is None else list(argv),
                 budget.left() if budget.limited else None,
             )
@@ -135,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             search_here = False
         from search.study_run import run_study
 
+        # A worker retrains nothing, but its parent may: its time stays free of trials.
+        parent_retrains = os.environ.get(workers.RETRAIN_ENV) == "1"
         result = run_study(
             config,
             retrain=not args.no_retrain,
+            reserve=not args.no_retrain or parent_retrains,
             search=search_here,
             budget=budget,
             searched=count > 1,

@@ -35,11 +35,14 @@ def run_study(
     search: bool = True,
     budget: Budget | None = None,
     searched: bool = False,
+    reserve: bool | None = None,
 ) -> StudyResult:
     """Runs the study's remaining trials (unless ``search`` is False: ``searched`` says other
     processes, the workers, ran them), then retrains the best, all within ``budget`` (default:
-    the study's, counted from now). Under JAX, every XLA program is kept in the study's
-    compilation cache (``jax_cache/``), shared by the workers and the retrain.
+    the study's, counted from now). ``reserve`` (default: ``retrain``) keeps the retrain's time
+    free of trials: a worker retrains nothing, but its parent does. Under JAX, every XLA
+    program is kept in the study's compilation cache (``jax_cache/``), shared by the workers
+    and the retrain.
 
     Raises:
         StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
@@ -54,7 +57,13 @@ def run_study(
     config.output_dir.mkdir(parents=True, exist_ok=True)
     cache = CompileCache.open(str((config.output_dir / "jax_cache").absolute()))
     tracker = open_tracker(config)
-    runner = TrialRunner(config, splits, tracker, budget or Budget(config.budget_seconds))
+    runner = TrialRunner(
+        config,
+        splits,
+        tracker,
+        budget or Budget(config.budget_seconds),
+        retrain=retrain if reserve is None else reserve,
+    )
     if runner.budget.limited:
         logger.info(
             "time budget %s: %.1f min left for the trials and the retrain",

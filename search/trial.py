@@ -22,6 +22,7 @@ import keras
 
 from model_space import run_name
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
+from search.ensemble import floor_epochs, reserved_members
 from search.failures import is_trial_failure
 from search.study_config import StudyConfig
 from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
@@ -67,12 +68,23 @@ class TrialRunner:
     the study's time ``budget``."""
 
     def __init__(
-        self, config: StudyConfig, splits: Splits, tracker: Tracker, budget: Budget | None = None
+        self,
+        config: StudyConfig,
+        splits: Splits,
+        tracker: Tracker,
+        budget: Budget | None = None,
+        retrain: bool = True,
     ) -> None:
+        """``retrain``: whether a retrain follows the search (in this process or the
+        workers' parent), so that its time is kept free of trials."""
         self.config = config
         self.splits = splits
         self.tracker = tracker
         self.budget = budget or Budget(None)
+        self.retrain = retrain
+        self.reserved_members = reserved_members(
+            config.ensemble, config.objectives, config.before_training_metrics()
+        )
 
     def retrain_epoch_seconds(self, throughput: Throughput) -> float:
         """One retrain epoch of a configuration that ran at ``throughput`` in its trial."""
@@ -80,12 +92,21 @@ class TrialRunner:
         return throughput.epoch_seconds(images, self.config.validation_size)
 
     def retrain_reserve(self, throughput: Throughput | None) -> float:
-        """The seconds the retrain of a configuration of ``throughput`` needs (0: unknown)."""
-        if throughput is None:
+        """The seconds the retrain of a configuration of ``throughput`` needs (0: unknown, or
+        no retrain follows): its ``retrain_epochs``, or the smallest ensemble the study asks
+        for (``search.ensemble.RESERVED_MEMBERS``) when that takes longer."""
+        if throughput is None or not self.retrain:
             return 0.0
         epoch = self.retrain_epoch_seconds(throughput)
-        runs = self.config.retrain_seeds
-        return retrain_seconds(self.config.retrain_epochs, epoch, runs) + throughput.compile_seconds
+        wanted = self.config.retrain_epochs
+        reserve = retrain_seconds(wanted, epoch, self.config.retrain_seeds)
+        if self.reserved_members > 1:
+            ensemble = retrain_seconds(floor_epochs(wanted), epoch, self.reserved_members)
+            reserve = max(reserve, ensemble)
+        return reserve + throughput.compile_seconds
+
+    def time_left(self) -> float:
+        return self.budget.left()
 
     def allows_trial(self, best: Throughput | None, trial_seconds: Sequence[float]) -> bool:
         """Whether a typical trial (the median of ``trial_seconds``) and then the retrain of

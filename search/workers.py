@@ -34,6 +34,9 @@ MAX_GPU_WORKERS = 8
 GPU_MEMORY_SHARE = 0.9
 #: The environment variable that tells a worker it is one (its index, 1-based, and the count).
 WORKER_ENV = "SEARCH_WORKER"
+#: "1" when the workers' parent retrains the best after them (its time is kept free of
+#: trials), "0" after ``--no-retrain``.
+RETRAIN_ENV = "SEARCH_PARENT_RETRAINS"
 PROGRESS_SECONDS = 10.0
 
 
@@ -76,10 +79,18 @@ def resolve(text: str) -> int:
     return count
 
 
-def worker_environment(index: int, count: int, gpus: int) -> dict[str, str]:
+def worker_environment(
+    index: int, count: int, gpus: int, parent_retrains: bool = True
+) -> dict[str, str]:
     """Worker ``index``'s environment: its share of the GPU memory (JAX: no preallocation and
-    a memory fraction; TensorFlow: memory growth), or of the CPU cores."""
-    env = {**os.environ, WORKER_ENV: f"{index}/{count}", "PYTHONUNBUFFERED": "1"}
+    a memory fraction; TensorFlow: memory growth), or of the CPU cores, and whether the parent
+    retrains after it."""
+    env = {
+        **os.environ,
+        WORKER_ENV: f"{index}/{count}",
+        RETRAIN_ENV: "1" if parent_retrains else "0",
+        "PYTHONUNBUFFERED": "1",
+    }
     if gpus:
         env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
         env["XLA_PYTHON_CLIENT_MEM_FRACTION"] = f"{GPU_MEMORY_SHARE / count:.3f}"
@@ -117,7 +128,7 @@ class Workers:
     """Starts the workers, relays their output line by line with a ``[wN]`` prefix, prints the
     study's progress every ``PROGRESS_SECONDS``, and stops them all on Ctrl-C or SIGTERM."""
 
-    def __init__(self, config: StudyConfig, count: int) -> None:
+    def __init__(self, config: StudyConfig, count: int, retrain: bool = True) -> None:
         if config.engine != "optuna":
             raise StudyError(
                 f"--workers {count} needs engine optuna: Keras Tuner's oracle lives in one "
@@ -125,6 +136,7 @@ class Workers:
             )
         self.config = config
         self.count = count
+        self.retrain = retrain
         self.processes: list[subprocess.Popen[str]] = []
         self._relays: list[threading.Thread] = []
 
@@ -148,7 +160,7 @@ class Workers:
         for index in range(1, self.count + 1):
             process = subprocess.Popen(
                 command,
-                env=worker_environment(index, self.count, gpus),
+                env=worker_environment(index, self.count, gpus, self.retrain),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,

@@ -245,6 +245,7 @@ class EpochLog(keras.callbacks.Callback):
         self._started = 0.0
         self._validation_started = 0.0
         self._validation_seconds = 0.0
+        self._epoch_seconds: list[float] = []
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._started = time.perf_counter()
@@ -264,9 +265,10 @@ class EpochLog(keras.callbacks.Callback):
         logs["learning_rate"] = float(
             keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
         )
+        self._epoch_seconds.append(logs["epoch_seconds"])
         logger.info(
             "epoch %d/%d  %.1fs  loss %.4f  accuracy %.4f  val_loss %.4f  val_accuracy %.4f"
-            "  lr %.2e",
+            "  lr %.2e%s",
             epoch + 1,
             self.epochs,
             logs["epoch_seconds"],
@@ -275,4 +277,13 @@ class EpochLog(keras.callbacks.Callback):
             logs.get("val_loss", math.nan),
             logs.get("val_accuracy", math.nan),
             logs["learning_rate"],
+            self._left(epoch + 1),
         )
+
+    def _left(self, done: int) -> str:
+        """``"  about 3m20s left"`` from the steady epochs so far (the first compiles)."""
+        if done >= self.epochs:
+            return ""
+        steady = self._epoch_seconds[1:] or self._epoch_seconds
+        seconds = round(sum(steady) / len(steady) * (self.epochs - done))
+        return f"  about {seconds // 60}m{seconds % 60:02d}s left"

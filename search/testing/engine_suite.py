@@ -65,6 +65,9 @@ class ScriptedRunner:
     def retrain_reserve(self, throughput: Any) -> float:
         return 0.0
 
+    def time_left(self) -> float:
+        return math.inf
+
     def run(self, params: Mapping[str, Any], key: str, number: int, **kwargs: Any) -> TrialOutcome:
         """Scores the point by formula; its ``parameters`` objective is ``units * 1000``, and
         a configuration that breaks the study's constraints on it is returned untrained."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,3 +76,21 @@ def test_a_search_with_nothing_to_do_says_so_and_why(caplog: pytest.LogCaptureFi
         Progress(3, done=3).begin("optuna (tpe)")
     assert "nothing to search: the study already holds 3 finished trials of the 3" in caplog.text
     assert "raise --trials" in caplog.text
+
+
+def test_the_time_left_after_a_trial_counts_the_retrain(caplog) -> None:  # type: ignore[no-untyped-def]
+    """It said "about 0m00s left" before an 18-minute retrain; the trials' share is capped by
+    what the budget leaves them."""
+    from search.progress import Progress
+    from search.trial import TrialOutcome
+
+    progress = Progress(3)
+    progress._started -= 100  # the first trial took 100 s
+    outcome = TrialOutcome("complete", 0.9, 1, 1.0)
+    with caplog.at_level(logging.INFO, logger="search"):
+        progress.trial_finished("optuna-0", outcome, retrain_seconds=600.0, budget_left=660.0)
+        line = caplog.records[-1].getMessage()
+        progress.trial_finished("optuna-1", outcome)
+    # two more trials of 100 s, but the budget leaves them 60 s; then the 10-minute retrain
+    assert "about 11m00s left (the retrain 10m00s)" in line
+    assert caplog.records[-1].getMessage().endswith("left")

@@ -66,3 +66,28 @@ def test_an_ensemble_only_where_size_and_latency_are_not_searched(
     objectives: tuple[str, ...], before: tuple[str, ...], allowed: bool
 ) -> None:
     assert (ensemble_allowed(objectives, before) == "") is allowed
+
+
+def _reserve(studies_dir, retrain: bool = True, **overrides: object) -> float:  # type: ignore[no-untyped-def]
+    from search.budget import Budget, Throughput
+    from search.testing.studies import tiny_config
+    from search.trial import TrialRunner
+
+    config = tiny_config(studies_dir, retrain_epochs=20, retrain_subset=10_000, **overrides)
+    runner = TrialRunner(config, None, None, Budget(3600), retrain=retrain)  # type: ignore[arg-type]
+    # 10,000 training and 300 validation images: an epoch of 10 + 1 s
+    return runner.retrain_reserve(Throughput(1000.0, 300.0))
+
+
+def test_the_search_keeps_the_time_of_the_smallest_ensemble(studies_dir) -> None:  # type: ignore[no-untyped-def]
+    one = _reserve(studies_dir)
+    assert one == pytest.approx(20 * 11 + RETRAIN_OVERHEAD_SECONDS)
+    two = _reserve(studies_dir, ensemble=3)  # two members of 15 epochs (3/4 of 20)
+    assert two == pytest.approx(2 * (15 * 11 + RETRAIN_OVERHEAD_SECONDS))
+    # an ensemble is not allowed for a study that bounds the model's size: one model's time
+    bounded = _reserve(studies_dir, ensemble=3, constraints=["parameters<=5000000"])
+    assert bounded == pytest.approx(one)
+
+
+def test_nothing_is_kept_when_no_retrain_follows(studies_dir) -> None:  # type: ignore[no-untyped-def]
+    assert _reserve(studies_dir, retrain=False, ensemble=3) == 0.0

@@ -56,3 +56,40 @@ def test_a_worker_runs_the_parents_search_without_the_retrain() -> None:
     assert command[:3] == [sys.executable, "-m", "search.run"]
     assert command[3:] == ["--study", "s", "--trials", "30", "--budget", "100s", "--no-retrain"]
     assert workers.worker_argv(["--workers=2"], None)[3:] == ["--no-retrain"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "parent", "reserved"),
+    [
+        ([], None, True),
+        (["--no-retrain"], None, False),
+        (["--no-retrain"], "1", True),  # a worker of a parent that retrains
+        (["--no-retrain"], "0", False),  # a worker of a parent run with --no-retrain
+    ],
+)
+def test_the_retrains_time_is_kept_only_when_a_retrain_follows(
+    tmp_path, monkeypatch, flags, parent, reserved
+) -> None:  # type: ignore[no-untyped-def]
+    """``--workers 2 --no-retrain`` ran 2 of 4 trials: each worker kept the time of a retrain
+    nobody would run."""
+    import search.study_run
+    from search import run
+    from search.study_run import StudyResult
+    from search.testing.studies import write_study
+
+    studies_dir = tmp_path / "studies"
+    write_study(studies_dir, tracking="none")
+    seen = {}
+
+    def fake_run_study(config, **kwargs):  # type: ignore[no-untyped-def]
+        seen.update(kwargs)
+        return StudyResult(None, None)
+
+    monkeypatch.setattr(search.study_run, "run_study", fake_run_study)
+    if parent is None:
+        monkeypatch.delenv(workers.RETRAIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(workers.RETRAIN_ENV, parent)
+    run.main(["--study", "tiny", "--studies-dir", str(studies_dir), *flags])
+    assert seen["reserve"] is reserved
+    assert workers.worker_environment(1, 2, 0, parent_retrains=False)[workers.RETRAIN_ENV] == "0"

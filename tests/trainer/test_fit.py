@@ -146,3 +146,10 @@ def test_a_resumed_fit_repeats_the_uninterrupted_one_exactly(small_splits, tmp_p
     assert resumed.epochs_run == 3
     assert resumed.history["loss"] == pytest.approx(uninterrupted.history["loss"], rel=1e-5)
     assert resumed.history["val_accuracy"] == pytest.approx(uninterrupted.history["val_accuracy"])
+
+
+def test_each_epoch_line_says_how_long_the_rest_of_the_fit_takes() -> None:
+    log = EpochLog(epochs=5)
+    log._epoch_seconds = [30.0, 10.0, 12.0]  # the first compiles: 11 s a steady epoch
+    assert log._left(3) == "  about 0m22s left"
+    assert log._left(5) == ""
