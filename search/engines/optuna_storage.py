@@ -7,7 +7,6 @@ run exactly the requested number of trials.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from filelock import FileLock
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from search.study_config import StudyError
 
 SUPPORTED = ("sqlite", "postgresql")
+#: How long an SQLite writer waits for another worker's write to end before "database is
+#: locked" (Python's default is 5 s; Optuna's heartbeats and trials of several local workers
+#: write together).
+SQLITE_BUSY_SECONDS = 60.0
 
 
 def normalise(url: str) -> str:
@@ -50,14 +54,23 @@ def normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def engine_kwargs(url: str) -> dict[str, Any]:
+    """SQLAlchemy's engine settings for the storage: SQLite waits for another worker's write
+    (a busy timeout); PostgreSQL checks a pooled connection before use, so a restarted server
+    costs a reconnect, not the trial."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}}
+    return {"pool_pre_ping": True}
+
+
 def describe(url: str) -> str:
     """The URL with its password hidden, for messages."""
     return make_url(url).render_as_string(hide_password=True)
 
 
 class StudyLock:
-    """A lock shared by every worker of one study: a file lock for SQLite, an advisory lock
-    on the server for PostgreSQL."""
+    """A lock shared by every worker of one study: a file lock for SQLite (``filelock``, on
+    every platform), an advisory lock on the server for PostgreSQL."""
 
     def __init__(self, url: str, study: str) -> None:
         parsed = make_url(url)
@@ -72,12 +85,8 @@ class StudyLock:
     @contextmanager
     def held(self) -> Iterator[None]:
         if self._file is not None:
-            with open(self._file, "a") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            with FileLock(self._file):
+                yield
             return
         with self._engine.connect() as connection:
             connection.execute(sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": self._key})

@@ -71,6 +71,7 @@ def open_study(config: StudyConfig) -> optuna.Study:
         with storage_url.StudyLock(url, SETUP_LOCK).held(), quiet_heartbeat_warnings():
             storage = optuna.storages.RDBStorage(
                 url,
+                engine_kwargs=storage_url.engine_kwargs(url),
                 heartbeat_interval=config.heartbeat_seconds,
                 grace_period=2 * config.heartbeat_seconds,
             )
