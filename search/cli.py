@@ -12,7 +12,7 @@ from typing import Any
 
 from search.components import ENGINES, TRACKERS
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
-from trainer import interrupts
+from trainer import interrupts, startup
 from trainer.cli_types import OneLineParser
 from trainer.errors import UserError
 
@@ -32,6 +32,14 @@ class StudyParser(OneLineParser):
             default=STUDIES_DIR,
             help="where study files live (%(default)s)",
         )
+        loudness = self.add_mutually_exclusive_group()
+        loudness.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="debug lines, and the backend's start-up notices",
+        )
+        loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
         # Every command reads the study's results back through its engine and tracker.
         self.study_flag("--tracking", help=_alternatives(TRACKERS))
         self.study_flag("--engine", help=_alternatives(ENGINES))
@@ -52,12 +60,22 @@ class StudyParser(OneLineParser):
         return load_study(args.study, overrides, studies_dir=args.studies_dir)
 
 
-def setup() -> None:
-    """Logging for people and container logs; SIGTERM (a preempted machine) acts as Ctrl-C."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def setup(args: argparse.Namespace | None = None) -> None:
+    """Logging for people and container logs (``-q``: warnings only; ``-v``: the project's
+    debug lines and the backend's start-up notices); SIGTERM (a preempted machine) acts as
+    Ctrl-C."""
+    verbose = bool(getattr(args, "verbose", False))
+    quiet = bool(getattr(args, "quiet", False))
+    if verbose:
+        os.environ[startup.NOTICES_ENV] = "1"
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Set apart from basicConfig, which does nothing where the root logger has a handler.
+    logging.getLogger().setLevel(logging.WARNING if quiet else logging.INFO)
+    if verbose:
+        for own in ("search", "trainer", "model_space"):
+            logging.getLogger(own).setLevel(logging.DEBUG)
     for noisy in ("alembic", "mlflow", "absl", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -73,7 +91,7 @@ def run_command(
     """Parses ``argv``, sets up logging and signals, loads the study, runs ``body(config,
     args)``; returns the exit code (see ``run_main``)."""
     args = parser.parse_args(argv)
-    setup()
+    setup(args)
     return run_main(lambda: body(parser.load(args), args), interrupted)
 
 

@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
-    cli.setup()
+    cli.setup(args)
 
     failed_workers: list[str] = []
 

@@ -8,6 +8,7 @@ the model folder behind (input refused before anything is written).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -285,3 +286,23 @@ def test_stderr_holds_only_the_error_line(argv: list[str], folder: Path) -> None
     assert done.returncode == 2, done.stderr[-2000:]
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr[-3000:]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+    reason="the notices are TensorFlow's",
+)
+def test_verbose_keeps_the_backends_start_up_notices(folder: Path) -> None:
+    """``-v`` hides nothing: the notices left out of a plain run are there, and the error."""
+    import subprocess
+    import sys
+
+    argv = ["search.run", "-v", *STUDY, "--data-dir", str(folder / "nowhere")]
+    command = [arg.replace("{tmp}", str(folder)) for arg in argv]
+    done = subprocess.run(
+        [sys.executable, "-m", *command], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "oneDNN custom operations are on" in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error:")

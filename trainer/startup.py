@@ -5,15 +5,19 @@ written to STDERR" and oneDNN's "oneDNN custom operations are on..." notice, eac
 it is imported, whatever ``TF_CPP_MIN_LOG_LEVEL`` says, so every error line and every log
 opened with them. ``import_backend`` imports Keras with the process's stderr (file descriptor
 2, where the C++ code writes) going to a temporary file, then writes back everything but those
-two notices: a real warning of the import still shows.
+two notices: a real warning of the import still shows. With ``TRAINER_BACKEND_NOTICES=1``
+(what a command's ``-v`` sets) nothing is left out.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
 
+#: Set to "1" to keep the backend's start-up notices (``-v``).
+NOTICES_ENV = "TRAINER_BACKEND_NOTICES"
 #: The start-up notices left out, matched as substrings of a line.
 NOTICES = (
     "All log messages before absl::InitializeLog() is called are written to STDERR",
@@ -24,6 +28,9 @@ NOTICES = (
 def import_backend() -> None:
     """Imports Keras (and so its backend) once, its start-up notices left out of stderr."""
     if "keras" in sys.modules:
+        return
+    if os.environ.get(NOTICES_ENV) == "1":
+        importlib.import_module("keras")
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryFile() as captured:
