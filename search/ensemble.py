@@ -26,11 +26,6 @@ from search.contract import TrialRecord
 
 #: Each member trains at least this share of ``retrain_epochs``, or the ensemble is smaller.
 MIN_EPOCH_FRACTION = 0.75
-#: The search stops starting trials in time for this many members (each at
-#: ``MIN_EPOCH_FRACTION`` of ``retrain_epochs``), when the study's ensemble allows as many.
-#: Measured on 2 cores (the README's performance section): thirty trials ended with 32 minutes
-#: left, 1 minute short of two members, and one model of 20 epochs tested at 94.4%.
-RESERVED_MEMBERS = 2
 #: A configuration other than the chosen one joins the ensemble when its trial's
 #: val_accuracy is at most this far below the chosen trial's.
 MEMBER_MARGIN = 0.005
@@ -108,15 +103,6 @@ def plan(
 def floor_epochs(wanted_epochs: int, min_fraction: float = MIN_EPOCH_FRACTION) -> int:
     """The fewest epochs a member of an ensemble trains."""
     return max(1, math.ceil(min_fraction * wanted_epochs))
-
-
-def reserved_members(
-    ensemble: int, objectives: Sequence[str], before_training: Sequence[str]
-) -> int:
-    """How many members the search keeps the retrain's time for (1: one model)."""
-    if ensemble < 2 or ensemble_allowed(objectives, before_training):
-        return 1
-    return min(ensemble, RESERVED_MEMBERS)
 
 
 def ensemble_allowed(objectives: Sequence[str], before_training: Sequence[str]) -> str:

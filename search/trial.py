@@ -22,7 +22,6 @@ import keras
 
 from model_space import run_name
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
-from search.ensemble import floor_epochs, reserved_members
 from search.failures import is_trial_failure
 from search.study_config import StudyConfig
 from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
@@ -82,9 +81,6 @@ class TrialRunner:
         self.tracker = tracker
         self.budget = budget or Budget(None)
         self.retrain = retrain
-        self.reserved_members = reserved_members(
-            config.ensemble, config.objectives, config.before_training_metrics()
-        )
 
     def retrain_epoch_seconds(self, throughput: Throughput) -> float:
         """One retrain epoch of a configuration that ran at ``throughput`` in its trial."""
@@ -92,17 +88,15 @@ class TrialRunner:
         return throughput.epoch_seconds(images, self.config.validation_size)
 
     def retrain_reserve(self, throughput: Throughput | None) -> float:
-        """The seconds the retrain of a configuration of ``throughput`` needs (0: unknown, or
-        no retrain follows): its ``retrain_epochs``, or the smallest ensemble the study asks
-        for (``search.ensemble.RESERVED_MEMBERS``) when that takes longer."""
+        """The seconds the retrain of one model of ``throughput`` needs (0: unknown, or no
+        retrain follows). An ensemble's further members get only what the search leaves:
+        keeping their time too cost 13 of 30 trials and gave no test accuracy (README,
+        "Performance")."""
         if throughput is None or not self.retrain:
             return 0.0
         epoch = self.retrain_epoch_seconds(throughput)
         wanted = self.config.retrain_epochs
         reserve = retrain_seconds(wanted, epoch, self.config.retrain_seeds)
-        if self.reserved_members > 1:
-            ensemble = retrain_seconds(floor_epochs(wanted), epoch, self.reserved_members)
-            reserve = max(reserve, ensemble)
         return reserve + throughput.compile_seconds
 
     def time_left(self) -> float:
