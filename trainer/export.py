@@ -24,7 +24,7 @@ from typing import Any
 import keras
 
 from trainer import storage
-from trainer.errors import ExportError
+from trainer.errors import ExportError, disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,11 @@ def export_model(model: keras.Model, model_dir: str, metadata: dict[str, Any]) -
     try:
         _write(model, staged, metadata)
         storage.replace_dir(staged, final)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staged, ignore_errors=True)
+        full = disk_full(error, str(final))
+        if full is not None:
+            raise full from error
         raise
 
 

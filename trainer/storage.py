@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from trainer.errors import disk_full
+
 
 def is_remote(path: str) -> bool:
     return "://" in path
@@ -116,8 +118,11 @@ def write_bytes(path: str, data: bytes) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(staged, target)
-    except BaseException:
+    except BaseException as error:
         Path(staged).unlink(missing_ok=True)
+        full = disk_full(error, path)
+        if full is not None:
+            raise full from error
         raise
 
 
