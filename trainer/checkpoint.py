@@ -87,7 +87,8 @@ class Checkpoint:
 
     def restore(self, model: keras.Model, key: str) -> Restored | None:
         """Loads the checkpoint into ``model`` (compiled) and its optimizer; ``None`` when there
-        is none, or it belongs to another fit, or it cannot be read (then it is ignored)."""
+        is none, or it belongs to another fit (then it is ignored), or it cannot be read (torn
+        or corrupt: then it is removed, so that no later resume reads it again)."""
         if not storage.exists(self.path):
             return None
         try:
@@ -97,8 +98,9 @@ class Checkpoint:
         except Exception as error:  # a torn or foreign file: start afresh, say so
             interrupts.raise_if_interrupt(error)
             logger.warning(
-                "checkpoint %s unreadable (%s); training from the start", self.path, error
+                "checkpoint %s unreadable (%s): removed; training from the start", self.path, error
             )
+            storage.remove(self.path)
             return None
         if state.get("fingerprint") != key:
             logger.info("checkpoint %s belongs to another fit; training from the start", self.path)

@@ -131,3 +131,35 @@ def test_keras_tuner_resumes_without_rerunning(studies_dir: Path, algorithm: str
     if algorithm != "hyperband":
         assert first == ["keras-tuner-0", "keras-tuner-1"]
         assert second == ["keras-tuner-0", "keras-tuner-1", "keras-tuner-2"]
+
+
+@pytest.mark.slow
+def test_a_truncated_checkpoint_is_warned_about_removed_and_the_trial_starts_over(
+    studies_dir: Path,
+) -> None:
+    """A trial killed after its first epoch's checkpoint, whose file is then cut in half (a
+    disk that lost its tail): the rerun says so, removes it, and trains that trial from its
+    first epoch instead of failing on it or reading half of it."""
+    write_study(studies_dir, heartbeat_seconds=600)
+    process = _start(studies_dir)
+    wait_for_line(process, "trial optuna-1 started")
+    checkpoint = studies_dir / "tiny" / "checkpoints" / "optuna-1" / "checkpoint.npz"
+    wait_for_line(process, "epoch 1/3")
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.kill()
+    process.wait(timeout=60)
+    data = checkpoint.read_bytes()
+    checkpoint.write_bytes(data[: len(data) // 2])
+
+    log = _rerun(studies_dir)
+    assert "trial optuna-1 was interrupted: the next trial continues it" in log
+    assert "trial optuna-2 continues the interrupted optuna-1 from its checkpoint" in log
+    resumed = checkpoint.parent.with_name("optuna-2") / checkpoint.name
+    assert f"checkpoint {resumed} unreadable" in log
+    assert "removed; training from the start" in log
+    assert "continuing from the checkpoint" not in log
+    assert "epoch 3/3" in log
+    assert not checkpoint.parent.exists() and not resumed.parent.exists()
+    _check_resumed_study(studies_dir, interrupted=1)
