@@ -14,7 +14,7 @@ from search.components import ENGINES, TRACKERS
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
 from trainer import interrupts, startup
 from trainer.cli_types import OneLineParser
-from trainer.errors import UserError, disk_full
+from trainer.errors import UserError, fault
 
 
 class StudyParser(OneLineParser):
@@ -97,7 +97,8 @@ def run_command(
 
 def run_main(body: Callable[[], Any], interrupted: str) -> int:
     """Runs ``body`` and maps its errors to exit codes: bad input (any ``UserError``) and a
-    full disk 2, one line; Ctrl-C 130. Anything else is a bug and keeps its traceback."""
+    fault of the machine (a full disk, a locked store) 2, one line; Ctrl-C 130. Anything else
+    is a bug and keeps its traceback."""
     try:
         body()
     except UserError as error:
@@ -105,11 +106,11 @@ def run_main(body: Callable[[], Any], interrupted: str) -> int:
         return error.exit_code
     except BaseException as error:  # an interrupt may arrive as another error
         if interrupts.as_interrupt(error) is None:
-            full = disk_full(error)
-            if full is None:
+            found = fault(error)
+            if found is None:
                 raise
-            print(f"error: {full}", file=sys.stderr)
-            return full.exit_code
+            print(f"error: {found}", file=sys.stderr)
+            return found.exit_code
         interrupts.handled()
         print(interrupted, file=sys.stderr)
         return 130

@@ -9,15 +9,16 @@ recorded failed with its reason, counts toward ``trials``, and the search goes o
 Anything else (a ``TypeError`` from a refactor, a ``KeyError``, an ``AssertionError``) is a bug:
 the trial's run ends failed with the error, the engine records the trial as failed and not
 counted (its checkpoint stays, so the same command continues it once the bug is fixed), and
-the search stops at once with the traceback and exit code 1. A full disk stops it the same way,
-but as one line and exit code 2 (``trainer.errors.DiskFull``). Optuna's default does the same
+the search stops at once with the traceback and exit code 1. A full disk or a store locked by
+another process stops it the same way, but as one line and exit code 2
+(``trainer.errors.fault``). Optuna's default does the same
 (``catch=()``); a bug repeated in every trial would otherwise look like a finished search.
 """
 
 from __future__ import annotations
 
 from model_space.errors import UserError
-from trainer.errors import disk_full
+from trainer.errors import fault
 
 #: Exception class names that mean "out of memory" in the backends, matched by name so that
 #: none of them is imported here.
@@ -26,8 +27,9 @@ OUT_OF_MEMORY = ("ResourceExhaustedError", "OutOfMemoryError")
 
 def is_trial_failure(error: BaseException) -> bool:
     """Whether ``error`` is the trial's own failure (the search goes on), not a bug. A full
-    disk is neither: every later trial would fail too, so it stops the search as one line."""
-    if disk_full(error) is not None:
+    disk or a locked store is neither: every later trial would fail too, so it stops the
+    search as one line."""
+    if fault(error) is not None:
         return False
     if isinstance(error, MemoryError | UserError):
         return True

@@ -13,9 +13,11 @@ __all__ = [
     "DiskFull",
     "ExportError",
     "SettingsError",
+    "StoreLocked",
     "TrainingDiverged",
     "UserError",
     "disk_full",
+    "fault",
 ]
 
 
@@ -50,13 +52,20 @@ NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE_TEXTS = ("No space left on device", "database or disk is full", "Disk quota exceeded")
 
 
+def _chain(error: BaseException) -> list[BaseException]:
+    """``error`` and the exceptions it was raised from or during, outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def disk_full(error: BaseException, path: str | None = None) -> DiskFull | None:
     """``error`` as a ``DiskFull`` (writing ``path``, or the file its chain names) when it or
     an exception it was raised from or during says the disk is full; else None."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(error):
         if isinstance(current, DiskFull):
             return current
         if (isinstance(current, OSError) and current.errno in NO_SPACE_ERRNOS) or any(
@@ -68,5 +77,33 @@ def disk_full(error: BaseException, path: str | None = None) -> DiskFull | None:
                 f"no space left on the device{place}: free some space there and run the same "
                 "command again (nothing was left half-written; what finished is kept)"
             )
-        current = current.__cause__ or current.__context__
+    return None
+
+
+class StoreLocked(UserError):
+    """A SQLite store (the Optuna study's, MLflow's) stayed locked by another process for
+    longer than its wait (Optuna's storage 60 s, MLflow's 20 s). Not a trial's own failure:
+    the search stops, and the same command continues it."""
+
+
+#: SQLite's message when another connection holds the lock past the busy wait.
+LOCKED_TEXT = "database is locked"
+
+
+def fault(error: BaseException) -> UserError | None:
+    """``error`` as the fault of this machine it stands for (a full disk, a SQLite store
+    locked by another process): one line naming the fix, and the search stops; else None."""
+    full = disk_full(error)
+    if full is not None:
+        return full
+    for current in _chain(error):
+        if isinstance(current, StoreLocked):
+            return current
+        if LOCKED_TEXT in str(current):
+            return StoreLocked(
+                "a SQLite store of the study (optuna.db or mlflow.db) stayed locked by another "
+                "process: close what holds it (an mlflow ui or a sqlite3 shell on it, another "
+                "search of the study) and run the same command again; for workers on several "
+                "machines, use PostgreSQL (--storage, --tracking-uri)"
+            )
     return None

@@ -74,6 +74,9 @@ class MlflowRun:
 def open_tracker(config: StudyConfig, *, create: bool = True) -> MlflowTracker:
     """The study's MLflow experiment (SQLite in the study folder unless ``tracking_uri``)."""
     logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # It logs a store's error with its traceback, then raises it: the raise alone says it
+    # (as one line where it is a fault of the machine, such as a lock held past the wait).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     if not create:
         return MlflowTracker(config.mlflow_uri, experiment=config.name, artifact_dir=None)
     config.output_dir.mkdir(parents=True, exist_ok=True)

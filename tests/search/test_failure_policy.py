@@ -4,6 +4,7 @@ ends with no completed trial exits 1 with one line."""
 
 from __future__ import annotations
 
+import errno
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ from search import trial as trial_module
 from search.failures import is_trial_failure
 from search.study_run import run_study
 from tests.search.conftest import tiny_config, write_study
-from trainer.errors import DataError
+from trainer.errors import DataError, DiskFull, StoreLocked, fault
 
 
 class ResourceExhaustedError(Exception):
@@ -35,12 +36,46 @@ class ResourceExhaustedError(Exception):
         (KeyError("learning_rate"), False),
         (AssertionError(), False),
         (ValueError("a shape mismatch"), False),
+        # faults of the machine stop the search too (one line, exit 2): every trial would fail
+        (OSError(errno.ENOSPC, "No space left on device"), False),
+        (ResourceExhaustedError("/m/variables.data; No space left on device"), False),
+        (RuntimeError("(sqlite3.OperationalError) database is locked"), False),
     ],
 )
 def test_only_a_trials_own_failures_let_the_search_go_on(
     error: Exception, trial_failure: bool
 ) -> None:
     assert is_trial_failure(error) is trial_failure
+
+
+def _wrapped(error: Exception) -> Exception:
+    try:
+        try:
+            raise error
+        except Exception as inner:
+            raise RuntimeError("the store's own wrapper") from inner
+    except RuntimeError as outer:
+        return outer
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (_wrapped(OSError(errno.ENOSPC, "No space left on device", "/s/optuna.db")), DiskFull),
+        (_wrapped(OSError(errno.EDQUOT, "Disk quota exceeded")), DiskFull),
+        (_wrapped(Exception("database or disk is full")), DiskFull),
+        (_wrapped(Exception("(sqlite3.OperationalError) database is locked")), StoreLocked),
+        (_wrapped(OSError(errno.EACCES, "Permission denied")), None),
+        (_wrapped(KeyError("database")), None),
+    ],
+)
+def test_faults_of_the_machine_are_found_through_wrapping_exceptions(
+    error: Exception, kind: type | None
+) -> None:
+    found = fault(error)
+    assert (found is None) if kind is None else isinstance(found, kind)
+    if kind is DiskFull and "optuna.db" in repr(error.__cause__):
+        assert "writing /s/optuna.db" in str(found)
 
 
 def _raising(error: Exception):
