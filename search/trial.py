@@ -28,6 +28,7 @@ from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
 from search.tracking import Run, RunState, Tracker
 from trainer import interrupts
 from trainer.checkpoint import Checkpoint
+from trainer.errors import fault
 from trainer.job import train_model
 from trainer.objectives import Subject, measure, measure_before_training
 from trainer.splits import Splits
@@ -203,7 +204,9 @@ class TrialRunner:
                 run.end("interrupted", "the worker was interrupted")
                 raise interrupt from error  # the checkpoint stays: the command continues it
             if not is_trial_failure(error):
-                run.end("failed", f"a bug stopped the search: {type(error).__name__}: {error}")
+                found = fault(error)
+                why = f"stopped the search: {found}" if found else "a bug stopped the search"
+                run.end("failed", f"{why}: {type(error).__name__}: {error}")
                 raise  # the checkpoint stays: the same command continues once it is fixed
             checkpoint.delete()
             reason = f"{type(error).__name__}: {error}".strip()

@@ -14,6 +14,7 @@ __all__ = [
     "ExportError",
     "SettingsError",
     "StoreLocked",
+    "StoreUnreachable",
     "TrainingDiverged",
     "UserError",
     "disk_full",
@@ -90,15 +91,39 @@ class StoreLocked(UserError):
 LOCKED_TEXT = "database is locked"
 
 
+class StoreUnreachable(UserError):
+    """The study's database server (PostgreSQL: Optuna's storage, MLflow's store) went away:
+    restarted, or the network between. Not a trial's own failure: the search stops, and the
+    same command continues it once the server is back."""
+
+
+#: How the PostgreSQL driver and SQLAlchemy say the server went away or refused.
+UNREACHABLE_TEXTS = (
+    "Connection refused",
+    "connection failed",
+    "server closed the connection unexpectedly",
+    "terminating connection due to administrator command",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "consuming input failed",
+)
+
+
 def fault(error: BaseException) -> UserError | None:
-    """``error`` as the fault of this machine it stands for (a full disk, a SQLite store
-    locked by another process): one line naming the fix, and the search stops; else None."""
+    """``error`` as the fault of the machine it stands for (a full disk, a SQLite store
+    locked by another process, the database server gone): one line naming the fix, and the
+    search stops; else None."""
     full = disk_full(error)
     if full is not None:
         return full
     for current in _chain(error):
-        if isinstance(current, StoreLocked):
+        if isinstance(current, StoreLocked | StoreUnreachable):
             return current
+        if any(text in str(current) for text in UNREACHABLE_TEXTS):
+            return StoreUnreachable(
+                "the study's database server went away (restarted, or the network between): "
+                "run the same command again once it answers; finished trials are kept"
+            )
         if LOCKED_TEXT in str(current):
             return StoreLocked(
                 "a SQLite store of the study (optuna.db or mlflow.db) stayed locked by another "

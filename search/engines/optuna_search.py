@@ -215,5 +215,17 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self) -> None:
+        missed = False
         while not self._stop.wait(self._interval):
-            self._storage.record_heartbeat(self._trial_id)
+            try:
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception as error:  # the server away: the next beat tries again
+                interrupts.raise_if_interrupt(error)
+                if not missed:
+                    cause = error.__cause__ or error
+                    logger.warning("trial heartbeat missed: %s", str(cause).strip().splitlines()[0])
+                missed = True
+                continue
+            if missed:
+                logger.info("trial heartbeat recorded again")
+                missed = False

@@ -21,6 +21,7 @@ from search.budget import Throughput
 from search.contract import record_fields
 from search.engines import BestTrial, TrialRecord
 from search.engines import optuna_storage as storage_url
+from search.engines.optuna_retry import RetryingStorage
 from search.engines.optuna_samplers import make_pruner
 from search.front import best_record
 from search.study_config import StudyConfig, StudyError
@@ -69,7 +70,7 @@ def open_study(config: StudyConfig) -> optuna.Study:
         # Workers starting together on a new database would race to create Optuna's tables
         # ("duplicate key value violates unique constraint"): one at a time.
         with storage_url.StudyLock(url, SETUP_LOCK).held(), quiet_heartbeat_warnings():
-            storage = optuna.storages.RDBStorage(
+            storage = RetryingStorage(
                 url,
                 engine_kwargs=storage_url.engine_kwargs(url),
                 heartbeat_interval=config.heartbeat_seconds,
@@ -91,6 +92,7 @@ def open_study(config: StudyConfig) -> optuna.Study:
             f"Cannot open the study storage {storage_url.describe(url)}: {reason}. "
             "Check --storage (is the database server running, the database created?)."
         ) from error
+    storage.retry = True
     _check_directions(study, config)
     return study
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from filelock import FileLock
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
@@ -100,14 +101,17 @@ class MlflowTracker:
             found = self.client.get_experiment_by_name(experiment)
             self.experiment_id = found.experiment_id if found else None
             return
-        self.client = MlflowClient(tracking_uri=uri)
-        found = self.client.get_experiment_by_name(experiment)
-        if found is not None:
-            self.experiment_id = found.experiment_id
-        else:
-            self.experiment_id = self.client.create_experiment(
-                experiment, artifact_location=artifact_dir.absolute().as_uri()
-            )
+        # Workers started together would create the store (MLflow's migrations: "table
+        # _alembic_tmp_experiments already exists") and the experiment at once: one at a time.
+        with _setup_lock(uri, artifact_dir):
+            self.client = MlflowClient(tracking_uri=uri)
+            found = self.client.get_experiment_by_name(experiment)
+            if found is not None:
+                self.experiment_id = found.experiment_id
+            else:
+                self.experiment_id = self.client.create_experiment(
+                    experiment, artifact_location=artifact_dir.absolute().as_uri()
+                )
 
     @property
     def experiment(self) -> str:
@@ -186,6 +190,15 @@ class MlflowTracker:
             for run in runs
             if run.info.status in statuses or run.data.tags.get(STATE_TAG) == "running"
         ]
+
+
+def _setup_lock(uri: str, artifact_dir: Path) -> FileLock:
+    """A file lock beside a SQLite store (else beside the artifacts): the processes of one
+    machine create the store and the experiment one at a time."""
+    if uri.startswith("sqlite:///"):
+        return FileLock(f"{uri.removeprefix('sqlite:///')}.setup.lock")
+    artifact_dir.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(artifact_dir.parent / "mlflow.setup.lock"))
 
 
 def _step(metric: Any) -> tuple[int, int]:

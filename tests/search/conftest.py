@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,22 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[StudyConfig, Stu
     return config, run_study(config)
 
 
+@dataclass(frozen=True)
+class Postgres:
+    """A throwaway PostgreSQL server: its URL, and its stop and start (a restart, for real)."""
+
+    url: str
+    control: list[str]
+
+    def stop(self) -> None:
+        subprocess.run([*self.control, "-m", "fast", "stop"], check=True, capture_output=True)
+
+    def start(self) -> None:
+        subprocess.run([*self.control, "start"], check=True, capture_output=True)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[Postgres]:
     """A throwaway PostgreSQL server on loopback, started from Debian's binaries.
 
     Its folder is outside pytest's private temporary tree, which the ``postgres`` user (the
@@ -88,31 +103,29 @@ def postgres_url() -> Iterator[str]:
         capture_output=True,
     )
     options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_connections=50"
-    subprocess.run(
-        [
-            *as_postgres,
-            str(bin_dir / "pg_ctl"),
-            "-D",
-            str(data / "db"),
-            "-o",
-            options,
-            "-w",
-            "start",
-            "-l",
-            str(data / "server.log"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    control = [
+        *as_postgres,
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data / "db"),
+        "-o",
+        options,
+        "-w",
+        "-l",
+        str(data / "server.log"),
+    ]
+    server = Postgres(f"postgresql://postgres@127.0.0.1:{port}/postgres", control)
+    server.start()
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        subprocess.run(
-            [*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
-            check=False,
-            capture_output=True,
-        )
+        subprocess.run([*control, "-m", "fast", "stop"], check=False, capture_output=True)
         shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: Postgres) -> str:
+    return postgres.url
 
 
 def _free_port() -> int:

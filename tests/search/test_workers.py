@@ -7,6 +7,7 @@ import itertools
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import optuna
@@ -17,8 +18,16 @@ from optuna.trial import TrialState
 from search import compare
 from search.engines.optuna_storage import normalise
 from search.engines.optuna_study import is_counted
+from search.study_config import load_study
 from search.tracking import open_tracker
-from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
+from tests.search.conftest import (
+    Postgres,
+    quiet_env,
+    search_command,
+    tiny_config,
+    wait_for_line,
+    write_study,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +70,48 @@ def test_two_workers_share_one_postgres_study(studies_dir: Path, postgres_url: s
     table = pandas.read_csv(studies_dir / "tiny" / "compare.csv")
     assert len(table) == 4 and list(table.columns[:2]) == ["run_name", "state"]
     assert set(table["state"]) <= {"complete", "pruned"}
+
+
+def test_two_workers_ride_out_a_postgres_restart(
+    studies_dir: Path, postgres: Postgres, tmp_path: Path
+) -> None:
+    """The server stops for 8 s while both workers train (a restart, for real): each call in
+    between waits for it and goes on, heartbeats skip a beat; both workers finish, each trial
+    number ran once, one MLflow run per trial (their shared SQLite store, created by both at
+    once, too)."""
+    write_study(studies_dir, name="restart", heartbeat_seconds=30)
+    command = search_command(
+        studies_dir, "--study", "restart", "--storage", postgres.url, "--trials", "6",
+        "--epochs", "3", "--pruner", "none", "--no-retrain",
+    )  # fmt: skip
+    logs = [tmp_path / f"worker-{index}.log" for index in range(2)]
+    workers = [
+        subprocess.Popen(
+            command, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True, env=quiet_env()
+        )
+        for log in logs
+    ]
+    deadline = time.monotonic() + 300
+    while sum("epoch 1/3" in log.read_text() for log in logs) < 2:
+        assert time.monotonic() < deadline and all(w.poll() is None for w in workers)
+        time.sleep(0.1)
+    postgres.stop()
+    time.sleep(8)
+    postgres.start()
+    codes = [worker.wait(timeout=600) for worker in workers]
+    outputs = [log.read_text() for log in logs]
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert any("the study's database server is away" in output for output in outputs)
+    assert "Traceback" not in "".join(outputs)
+
+    storage = normalise(postgres.url)
+    trials = optuna.load_study(study_name="restart", storage=storage).get_trials()
+    assert sorted(t.number for t in trials) == list(range(6))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    config = load_study("restart", {"storage": postgres.url}, studies_dir=studies_dir)
+    tracker = open_tracker(config, create=False)
+    keys = sorted(run.key for run in tracker.runs())
+    assert keys == sorted(f"optuna-{n}" for n in range(6)), "one run per trial"
 
 
 def test_workers_share_a_sqlite_study_and_the_retrain_reuses_their_compiled_programs(
