@@ -38,6 +38,9 @@ WORKER_ENV = "SEARCH_WORKER"
 #: trials), "0" after ``--no-retrain``.
 RETRAIN_ENV = "SEARCH_PARENT_RETRAINS"
 PROGRESS_SECONDS = 10.0
+#: Killed workers started again in one search, at most (a cause that kills every worker, such
+#: as too little memory for the trials, should end the search, not loop).
+MAX_RESTARTS = 5
 
 
 def gpu_count() -> int:
@@ -139,6 +142,10 @@ class Workers:
         self.retrain = retrain
         self.processes: list[subprocess.Popen[str]] = []
         self._relays: list[threading.Thread] = []
+        self._command: list[str] = []
+        self._gpus = 0
+        #: Workers started again after a signal killed them (``_restart_killed``).
+        self.restarts = 0
 
     def run(self, argv: Sequence[str], budget_left: float | None) -> list[int]:
         """Runs the workers to the end; returns their exit codes.
@@ -157,19 +164,10 @@ class Workers:
         command = worker_argv(argv, budget_left)
         where = f"{gpus} GPU(s)" if gpus else f"{os.cpu_count()} CPU cores"
         logger.info("starting %d workers on %s: %s", self.count, where, " ".join(command[1:]))
+        self._command = command
+        self._gpus = gpus
         for index in range(1, self.count + 1):
-            process = subprocess.Popen(
-                command,
-                env=worker_environment(index, self.count, gpus, self.retrain),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,  # signals reach workers through the parent only
-            )
-            self.processes.append(process)
-            relay = threading.Thread(target=_relay, args=(process.stdout, f"[w{index}] "))
-            relay.start()
-            self._relays.append(relay)
+            self.processes.append(self._start(index))
         try:
             self._wait()
         except KeyboardInterrupt:
@@ -178,6 +176,39 @@ class Workers:
         for relay in self._relays:
             relay.join()
         return [process.returncode for process in self.processes]
+
+    def _start(self, index: int) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            self._command,
+            env=worker_environment(index, self.count, self._gpus, self.retrain),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # signals reach workers through the parent only
+        )
+        relay = threading.Thread(target=_relay, args=(process.stdout, f"[w{index}] "))
+        relay.start()
+        self._relays.append(relay)
+        return process
+
+    def _restart_killed(self) -> None:
+        """Starts again, in its place, a worker killed by a signal it did not get from here
+        (the kernel's out-of-memory killer, a kill -9), at most ``MAX_RESTARTS`` times in
+        all: its trial is taken over by the next worker that asks (``fail_dead_local_trials``).
+        A worker that exited by itself (done, an error) stays ended."""
+        for slot, process in enumerate(self.processes):
+            code = process.poll()
+            if code is None or code >= 0 or self.restarts >= MAX_RESTARTS:
+                continue
+            self.restarts += 1
+            logger.warning(
+                "worker %d was killed (signal %d); starting it again (%d of at most %d)",
+                slot + 1,
+                -code,
+                self.restarts,
+                MAX_RESTARTS,
+            )
+            self.processes[slot] = self._start(slot + 1)
 
     def stop(self) -> None:
         """SIGTERM to every worker (each ends its trial as interrupted), then waits."""
@@ -196,13 +227,19 @@ class Workers:
 
     def _wait(self) -> None:
         shown = ""
-        while any(process.poll() is None for process in self.processes):
+        while True:
+            self._restart_killed()
+            if all(process.poll() is not None for process in self.processes):
+                break
             line = self._progress()
             if line and line != shown:
                 logger.info("%s", line)
                 shown = line
             for _ in range(int(PROGRESS_SECONDS * 10)):
-                if all(process.poll() is not None for process in self.processes):
+                codes = [process.poll() for process in self.processes]
+                if all(code is not None for code in codes) or any(
+                    code is not None and code < 0 for code in codes
+                ):
                     break
                 time.sleep(0.1)
 

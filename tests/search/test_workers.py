@@ -4,9 +4,12 @@ under one parent on SQLite; exactly the requested trials either way."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -174,3 +177,62 @@ def test_keras_tuner_refuses_workers_in_one_line(studies_dir: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert "--workers 2 needs engine optuna" in line
+
+
+def test_workers_killed_again_and_again_are_started_again_and_lose_nothing(
+    studies_dir: Path, fashion
+) -> None:  # type: ignore[no-untyped-def]
+    """``kill -9`` (what the out-of-memory killer sends) to a worker in the middle of a trial,
+    three times in one ``--workers 2`` search: the parent starts each again, the killed
+    trials are failed uncounted and continued, and the command ends 0 with every requested
+    trial, one run per trial, and a complete export."""
+    import keras
+    import numpy as np
+
+    command = search_command(
+        studies_dir, "--workers", "2", "--trials", "6", "--epochs", "3", "--pruner", "none",
+        "--retrain-epochs", "1",
+    )  # fmt: skip
+    parent = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=quiet_env()
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(parent.stdout or []))
+    reader.start()
+    for kill in range(3):
+        seen = len(lines)
+        deadline = time.monotonic() + 240
+        while not any("epoch 1/3" in line for line in lines[seen:]):
+            assert time.monotonic() < deadline and parent.poll() is None, "".join(lines[-40:])
+            time.sleep(0.1)
+        children = subprocess.run(
+            ["pgrep", "-P", str(parent.pid)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        os.kill(int(children[kill % len(children)]), signal.SIGKILL)
+    parent.wait(timeout=600)
+    reader.join()
+    output = "".join(lines)
+    assert parent.returncode == 0, output[-4000:]
+    assert len(re.findall(r"was killed \(signal 9\); starting it again", output)) == 3
+
+    config = tiny_config(studies_dir)
+    trials = optuna.load_study(study_name="tiny", storage=config.storage_url).get_trials()
+    counted = [t for t in trials if is_counted(t)]
+    assert len(counted) == 6 and all(t.state == TrialState.COMPLETE for t in counted)
+    killed = [t for t in trials if not is_counted(t)]
+    assert len(killed) == 3 and all(t.state == TrialState.FAIL for t in killed)
+
+    runs = open_tracker(config, create=False).runs()
+    trial_runs = [run for run in runs if run.key.startswith("optuna-")]
+    assert sorted(run.key for run in trial_runs) == sorted(f"optuna-{t.number}" for t in trials)
+    states = {run.key: run.state for run in trial_runs}
+    assert {states[f"optuna-{t.number}"] for t in killed} == {"interrupted"}
+    assert {states[f"optuna-{t.number}"] for t in counted} == {"complete"}
+
+    metadata = json.loads((config.output_dir / "best" / "metadata.json").read_text())
+    keras.config.set_dtype_policy("float32")
+    exported = keras.models.load_model(config.output_dir / "best" / "model.keras")
+    predicted = exported.predict(fashion.test_images, verbose=0).argmax(axis=1)
+    assert np.mean(predicted == fashion.test_labels) == pytest.approx(
+        metadata["test"]["accuracy"], abs=1e-4
+    )
