@@ -82,6 +82,7 @@ class TrialRunner:
         self.tracker = tracker
         self.budget = budget or Budget(None)
         self.retrain = retrain
+        self._said_unfit = False
 
     def retrain_epoch_seconds(self, throughput: Throughput) -> float:
         """One retrain epoch of a configuration that ran at ``throughput`` in its trial."""
@@ -92,13 +93,28 @@ class TrialRunner:
         """The seconds the retrain of one model of ``throughput`` needs (0: unknown, or no
         retrain follows). An ensemble's further members get only what the search leaves:
         keeping their time too cost 13 of 30 trials and gave no test accuracy (README,
-        "Performance")."""
+        "Performance"). A budget too short for the whole retrain keeps half of itself for it,
+        and says so once."""
         if throughput is None or not self.retrain:
             return 0.0
         epoch = self.retrain_epoch_seconds(throughput)
         wanted = self.config.retrain_epochs
         reserve = retrain_seconds(wanted, epoch, self.config.retrain_seeds)
-        return reserve + throughput.compile_seconds
+        reserve += throughput.compile_seconds
+        whole = self.budget.seconds
+        if whole is None or SAFETY * reserve <= whole:
+            return reserve
+        if not self._said_unfit:
+            self._said_unfit = True
+            logger.warning(
+                "time budget: %.1f min cannot hold the best trial's retrain (about %.1f min "
+                "for %d epochs), so half of it is kept for the retrain, which trains the epochs "
+                "that fit; raise --budget or lower --retrain-epochs to keep its full length",
+                whole / 60,
+                SAFETY * reserve / 60,
+                wanted,
+            )
+        return whole / 2 / SAFETY
 
     def time_left(self) -> float:
         return self.budget.left()

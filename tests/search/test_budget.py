@@ -106,3 +106,23 @@ def test_new_trials_stop_when_the_time_left_is_the_retrains(studies_dir: Path, m
     assert len(study.trials) == 3
     assert result.best_model is not None and result.best_model.job.fit.epochs_run == 1
     assert all("train_images_per_second" in t.user_attrs for t in study.trials)
+
+
+def test_a_budget_too_short_for_the_retrain_keeps_half_of_itself_and_says_so_once(
+    studies_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 20-epoch retrain of 10 + 1 s an epoch needs 310 s: a 200-second budget cannot hold
+    it, so it keeps half of itself (not all of it, which would leave no trial), warned once."""
+    from search.trial import TrialRunner
+
+    config = tiny_config(studies_dir, retrain_epochs=20, retrain_subset=10_000)
+    runner = TrialRunner(config, None, None, Budget(200), retrain=True)  # type: ignore[arg-type]
+    throughput = Throughput(1000.0, 300.0)
+    with caplog.at_level("WARNING", logger="search.trial"):
+        reserves = [runner.retrain_reserve(throughput) for _ in range(3)]
+    assert reserves == [pytest.approx(100 / SAFETY)] * 3
+    lines = [r.getMessage() for r in caplog.records if "cannot hold" in r.getMessage()]
+    assert len(lines) == 1 and "raise --budget or lower --retrain-epochs" in lines[0]
+    # a budget that holds it keeps the whole retrain, silently
+    roomy = TrialRunner(config, None, None, Budget(3600), retrain=True)  # type: ignore[arg-type]
+    assert roomy.retrain_reserve(throughput) == pytest.approx(20 * 11 + RETRAIN_OVERHEAD_SECONDS)
