@@ -3,7 +3,7 @@
 ``StudyConfig`` validates ``engine``, ``algorithm``, ``pruner`` and ``tracking`` against these
 names without importing anything heavy (Keras Tuner imports TensorFlow; the Vertex SDK takes
 seconds). ``open_engine`` and ``open_tracker`` import the one that is chosen. Adding an engine
-or a tracker is one line here, one module, and the conformance suite's list (README,
+or a tracker is one line here, one module, and the conformance suite's list (docs/extending.md,
 "Adding an engine / a tracker").
 """
 

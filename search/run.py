@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from search import cli
+from search.components import ENGINES
 from trainer.objectives import OBJECTIVES
 from trainer.startup import import_backend
 
@@ -31,9 +32,13 @@ def build_parser() -> cli.StudyParser:
     parser.study_flag("--trials", type=int, help="trials the study should hold when done")
     parser.study_flag(
         "--algorithm",
-        help="optuna: tpe, random, cmaes, qmc; keras-tuner: bayesian, random, hyperband",
+        help="; ".join(f"{name}: {', '.join(e.algorithms)}" for name, e in ENGINES.items()),
     )
-    parser.study_flag("--pruner", help="asha, hyperband, median or none (Optuna)")
+    pruners = {name: e.pruners for name, e in ENGINES.items() if e.pruners}
+    parser.study_flag(
+        "--pruner",
+        help="; ".join(f"{name}: {', '.join(names)}" for name, names in pruners.items()),
+    )
     parser.study_flag("--epochs", type=int, help="the most epochs of one trial")
     parser.study_flag("--subset", type=int, help="training images per trial")
     parser.study_flag("--validation-size", type=int, help="validation images")

@@ -92,9 +92,9 @@ class TrialRunner:
     def retrain_reserve(self, throughput: Throughput | None) -> float:
         """The seconds the retrain of one model of ``throughput`` needs (0: unknown, or no
         retrain follows). An ensemble's further members get only what the search leaves:
-        keeping their time too cost 13 of 30 trials and gave no test accuracy (README,
-        "Performance"). A budget too short for the whole retrain keeps half of itself for it,
-        and says so once."""
+        keeping their time too cost 13 of 30 trials and gave no test accuracy
+        (docs/performance.md). A budget too short for the whole retrain keeps half of itself
+        for it, and says so once."""
         if throughput is None or not self.retrain:
             return 0.0
         epoch = self.retrain_epoch_seconds(throughput)

@@ -213,8 +213,8 @@ def test_image_as_a_tuning_trial(tmp_path: Path, fashion) -> None:
             timeout=600,
             check=False,
         )
-        # The README's `docker run --rm trainer --epochs 1 --subset 1000`: no AIP_MODEL_DIR, so
-        # the export goes to models/<run name> under the working directory.
+        # docs/container.md's `docker run --rm trainer --epochs 1 --subset 1000`: no
+        # AIP_MODEL_DIR, so the export goes to models/<run name> under the working directory.
         local = subprocess.run(
             [*as_the_user, container, "--", *config["Entrypoint"], "--epochs=1", "--subset=1000"],
             capture_output=True,

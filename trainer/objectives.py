@@ -57,7 +57,7 @@ class Objective:
         name: the study key's and the metric's name (``latency_ms``).
         direction: ``maximize`` or ``minimize``.
         before_training: known from the configuration alone, before any epoch.
-        how: how it is measured, in a sentence (metadata.json and the README say it).
+        how: how it is measured, in a sentence (metadata.json and docs/objectives.md say it).
         measure: its value for a ``Subject`` (one that is trained when ``before_training`` is
             false).
     """

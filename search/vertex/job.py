@@ -227,8 +227,8 @@ def explain_cloud_error(error: BaseException) -> Exception:
         if isinstance(cause, api.PermissionDenied | api.Forbidden | api.Unauthenticated):
             return CloudError(
                 f"Vertex AI refused the job: permission denied ({text}). The caller needs "
-                "roles/aiplatform.user; the --service-account needs the roles listed in the "
-                "README, and the caller roles/iam.serviceAccountUser on it."
+                "roles/aiplatform.user; the --service-account needs the roles listed in "
+                "docs/vertex.md, and the caller roles/iam.serviceAccountUser on it."
             )
         if isinstance(cause, api.GoogleAPICallError):
             return CloudError(f"Vertex AI refused the job: {text}")
