@@ -1,7 +1,9 @@
-"""A study: its YAML file under ``studies/``, overridden by command-line flags, validated once."""
+"""A study: its YAML file under ``studies/`` (or shipped with the package), overridden by
+command-line flags, validated once."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,7 +20,12 @@ from search.front import check_rule
 from trainer.objectives import Constraint, Objective, objective
 from trainer.precision import check as check_precision
 
-STUDIES_DIR = Path("studies")
+#: The environment variable naming the studies folder (``--studies-dir``'s default).
+STUDIES_ENV = "SEARCH_STUDIES_DIR"
+STUDIES_DIR = Path(os.environ.get(STUDIES_ENV) or "studies")
+#: The study files shipped with the package (a link to the checkout's ``studies/``): a study
+#: not in the studies folder is read from here, and its outputs still go to the folder.
+SHIPPED_STUDIES = Path(__file__).parent / "studies"
 DEFAULT_STUDY = "fashion-mnist-cnn"
 
 
@@ -288,7 +295,7 @@ def load_study(
         StudyError: a missing or malformed file, an unknown key, a value it does not accept.
     """
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
-    from_file = _read(studies_dir / f"{name}.yaml", studies_dir)
+    from_file = _read(study_file(name, studies_dir), studies_dir)
     settings = {**from_file, **overrides}
     changed_engine = overrides.get("engine", from_file.get("engine", "optuna")) != from_file.get(
         "engine", "optuna"
@@ -340,11 +347,22 @@ def _check_type(key: str, value: Any, annotation: str) -> None:
     raise StudyError(f"{key} must be {' or '.join(wanted)}, but got {value!r}.")
 
 
+def study_file(name: str, studies_dir: Path) -> Path:
+    """``studies_dir/<name>.yaml``, or the shipped study of that name where the folder has
+    none."""
+    path = studies_dir / f"{name}.yaml"
+    shipped = SHIPPED_STUDIES / f"{name}.yaml"
+    return shipped if not path.is_file() and shipped.is_file() else path
+
+
 def _read(path: Path, studies_dir: Path) -> dict[str, Any]:
     if not path.is_file():
-        available = sorted(p.stem for p in studies_dir.glob("*.yaml"))
+        here = sorted(p.stem for p in studies_dir.glob("*.yaml"))
+        shipped = sorted({p.stem for p in SHIPPED_STUDIES.glob("*.yaml")} - set(here))
+        available = [f"available: {', '.join(here) or 'none'}"]
+        available += [f"shipped with the package: {', '.join(shipped)}"] if shipped else []
         raise StudyError(
-            f"No study file {path}; available: {', '.join(available) or 'none'}. "
+            f"No study file {path}; {'; '.join(available)}. "
             "Create it or pass --study with one of those."
         )
     try:

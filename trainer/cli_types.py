@@ -14,7 +14,12 @@ from model_space import CNN_SPACE, Choice, Float, Int, Param, SearchSpace, parse
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """Reports a usage error as one line (and exit 2) instead of the whole usage text."""
+    """Reports a usage error as one line (and exit 2) instead of the whole usage text; takes
+    ``--version``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
 
     def error(self, message: str) -> Any:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -76,3 +81,13 @@ def parse_int(text: str) -> int:
     if not number.is_integer():
         raise ValueError(f"expected an integer, but got {text!r}.")
     return int(number)
+
+
+def package_version() -> str:
+    """The installed project's version."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("keras-cnn-search")
+    except metadata.PackageNotFoundError:
+        return "(not installed: pip install -e . in the checkout)"
