@@ -39,12 +39,12 @@ RUN if [ "$BAKE_DATA" = "true" ]; then \
     && python3 -m venv "$VIRTUAL_ENV"
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY model_space/ model_space/
 COPY trainer/ trainer/
 COPY search/ search/
 RUN pip install --upgrade pip \
-    && pip install . \
+    && pip install -c constraints.txt . \
     && if [ "$GPU" = "true" ]; then \
       pip uninstall -y tensorflow-cpu && pip install "tensorflow[and-cuda]~=2.21.0"; \
     fi \
