@@ -27,9 +27,12 @@ logger = logging.getLogger(__name__)
 KEY_TAG = "trial_key"
 STATE_TAG = "trial_state"
 REASON_TAG = "fail_reason"
-#: Logged per epoch (steps 1, 2...) and as the final value (step 0): MLflow's latest value is
-#: the last epoch's, so reading back takes step 0.
+#: Logged per epoch (steps 1, 2...) under their own names, and as the run's result (the best
+#: epoch's, which the trial reports; the retrained model's, as exported) under
+#: ``objective_<name>``: MLflow's UI shows a metric's latest step, the last epoch, so the result
+#: gets a column of its own. Stores written before kept the result at step 0 of the name.
 FINAL_AND_PER_EPOCH = ("val_accuracy", "val_loss")
+RESULT_PREFIX = "objective_"
 _STATUS: dict[RunState, str] = {
     "complete": "FINISHED",
     "pruned": "FINISHED",
@@ -54,6 +57,8 @@ class MlflowRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         now = int(time.time() * 1000)
+        if step is None:
+            metrics = {_result_key(key): value for key, value in metrics.items()}
         batch = [Metric(key, float(value), now, step or 0) for key, value in metrics.items()]
         self._client.log_batch(self._run_id, metrics=batch)
 
@@ -157,12 +162,13 @@ class MlflowTracker:
         metrics = dict(run.data.metrics)
         curve: tuple[float, ...] = ()
         for key in FINAL_AND_PER_EPOCH:
-            if key not in metrics:
+            result = metrics.pop(_result_key(key), None)
+            if key not in metrics and result is None:
                 continue
             history = sorted(self.client.get_metric_history(run.info.run_id, key), key=_step)
-            finals = [m.value for m in history if m.step == 0]
-            if finals:
-                metrics[key] = finals[-1]
+            finals = [m.value for m in history if m.step == 0]  # a store written before
+            if result is not None or finals:
+                metrics[key] = result if result is not None else finals[-1]
             else:
                 metrics.pop(key)  # only per-epoch values: the run never finished
             if key == "val_accuracy":
@@ -199,6 +205,10 @@ def _setup_lock(uri: str, artifact_dir: Path) -> FileLock:
         return FileLock(f"{uri.removeprefix('sqlite:///')}.setup.lock")
     artifact_dir.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(str(artifact_dir.parent / "mlflow.setup.lock"))
+
+
+def _result_key(key: str) -> str:
+    return f"{RESULT_PREFIX}{key}" if key in FINAL_AND_PER_EPOCH else key
 
 
 def _step(metric: Any) -> tuple[int, int]:

@@ -59,6 +59,8 @@ def test_study_tracks_every_trial_and_registers_the_best(finished, fashion) -> N
             range(1, trial.user_attrs["epochs_run"] + 1)
         )
         assert "learning_rate" in run.data.metrics
+        if trial.state == TrialState.COMPLETE:  # the objective has a column of its own
+            assert run.data.metrics["objective_val_accuracy"] == pytest.approx(trial.value)
 
     best_runs = [run for run in runs if run.data.tags.get("role") == "best"]
     assert len(best_runs) == 1
