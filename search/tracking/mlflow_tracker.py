@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 KEY_TAG = "trial_key"
+#: The study's parent run (MLflow's convention for a search: the trials are its nested runs,
+#: which the UI groups under it); it holds no trial.
+PARENT_TAG = "study_parent"
+#: MLflow's own tag that nests a run under another.
+NESTED_TAG = "mlflow.parentRunId"
 STATE_TAG = "trial_state"
 REASON_TAG = "fail_reason"
 #: Logged per epoch (steps 1, 2...) under their own names, and as the run's result (the best
@@ -99,6 +104,7 @@ class MlflowTracker:
         self.uri = uri
         self._experiment = experiment
         self.experiment_id: str | None = None
+        self.parent_id = ""
         if artifact_dir is None:  # reading: never create the store or the experiment
             if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
                 return
@@ -117,6 +123,22 @@ class MlflowTracker:
                 self.experiment_id = self.client.create_experiment(
                     experiment, artifact_location=artifact_dir.absolute().as_uri()
                 )
+            self.parent_id = self._parent_run()
+
+    def _parent_run(self) -> str:
+        """The study's parent run, created with the experiment's first trial (under the setup
+        lock: one per study however many workers start together)."""
+        experiment_id = self._writable()
+        found = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.{PARENT_TAG} = '1'", max_results=1
+        )
+        if found:
+            return str(found[0].info.run_id)
+        run = self.client.create_run(
+            experiment_id, run_name=f"study-{self._experiment}", tags={PARENT_TAG: "1"}
+        )
+        self.client.set_terminated(run.info.run_id, status="FINISHED")
+        return str(run.info.run_id)
 
     @property
     def experiment(self) -> str:
@@ -131,9 +153,10 @@ class MlflowTracker:
         for stale in self._runs_with_key(key, statuses=("RUNNING", "KILLED")):
             logger.info("discarding the unfinished run %s of %s", stale.info.run_name, key)
             self.client.delete_run(stale.info.run_id)
-        run = self.client.create_run(
-            self._writable(), run_name=name, tags={KEY_TAG: key, STATE_TAG: "running"}
-        )
+        tags = {KEY_TAG: key, STATE_TAG: "running"}
+        if self.parent_id:
+            tags[NESTED_TAG] = self.parent_id
+        run = self.client.create_run(self._writable(), run_name=name, tags=tags)
         self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in params.items()])
         return MlflowRun(self.client, run.info.run_id, name)
 
@@ -151,6 +174,7 @@ class MlflowTracker:
         return [
             self._record(run)
             for run in self.client.search_runs([self.experiment_id], max_results=50_000)
+            if PARENT_TAG not in run.data.tags
         ]
 
     def register(self, run_id: str, model_dir: Path, *, study: str, tags: Mapping[str, str]) -> str:

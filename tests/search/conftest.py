@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,14 @@ def search_command(studies_dir: Path, *args: str) -> list[str]:
         str(studies_dir),
         *args,
     ]
+
+
+def trial_runs(client: Any, experiment_id: str) -> list[Any]:
+    """The experiment's MLflow runs of trials and retrains, without the study's parent run."""
+    from search.tracking.mlflow_tracker import PARENT_TAG
+
+    runs = client.search_runs([experiment_id])
+    return [run for run in runs if PARENT_TAG not in run.data.tags]
 
 
 def quiet_env() -> dict[str, str]:

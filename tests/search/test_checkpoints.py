@@ -13,7 +13,13 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from search.engines.optuna_study import is_counted
-from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
+from tests.search.conftest import (
+    quiet_env,
+    search_command,
+    tiny_config,
+    trial_runs,
+    wait_for_line,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +79,7 @@ def test_a_killed_retrain_continues_from_its_last_epoch(studies_dir: Path) -> No
     experiment = client.get_experiment_by_name("tiny")
     best = [
         run
-        for run in client.search_runs([experiment.experiment_id])
+        for run in trial_runs(client, experiment.experiment_id)
         if run.data.tags["trial_key"].startswith("best-")
     ]
     assert len(best) == 1 and best[0].info.status == "FINISHED"

@@ -17,7 +17,13 @@ import pytest
 from optuna.trial import TrialState
 
 from search.engines.optuna_study import is_counted
-from tests.search.conftest import quiet_env, search_command, tiny_config, write_study
+from tests.search.conftest import (
+    quiet_env,
+    search_command,
+    tiny_config,
+    trial_runs,
+    write_study,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +134,7 @@ def test_disk_full_while_a_checkpoint_is_written(studies_dir: Path) -> None:
 
     client = MlflowClient(config.mlflow_uri)
     experiment = client.get_experiment_by_name("tiny")
-    runs = client.search_runs([experiment.experiment_id])
+    runs = trial_runs(client, experiment.experiment_id)
     statuses = {run.data.tags["trial_key"]: run.info.status for run in runs}
     assert len(runs) == len(statuses) == 3, "one run per trial"
     assert statuses.pop("optuna-0") == "FAILED"

@@ -18,7 +18,7 @@ from search import run as search_run
 from search import trial as trial_module
 from search.failures import is_trial_failure
 from search.study_run import run_study
-from tests.search.conftest import tiny_config, write_study
+from tests.search.conftest import tiny_config, trial_runs, write_study
 from trainer.errors import DataError, DiskFull, StoreLocked, fault
 
 
@@ -97,9 +97,8 @@ def test_a_bug_in_every_trial_stops_the_search_after_the_first(tmp_path: Path, m
     (trial,) = study.trials
     assert trial.state == optuna.trial.TrialState.FAIL
     assert trial.user_attrs["bug"] == "TypeError: a refactor"
-    (run,) = MlflowClient(config.mlflow_uri).search_runs(
-        [MlflowClient(config.mlflow_uri).get_experiment_by_name(config.name).experiment_id]
-    )
+    client = MlflowClient(config.mlflow_uri)
+    (run,) = trial_runs(client, client.get_experiment_by_name(config.name).experiment_id)
     assert run.info.status == "FAILED"
 
     monkeypatch.undo()  # fixed: the same command runs the 3 trials, the bug's not counted

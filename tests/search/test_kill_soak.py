@@ -15,7 +15,13 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from search.engines.optuna_study import is_counted
-from tests.search.conftest import quiet_env, search_command, tiny_config, wait_for_line
+from tests.search.conftest import (
+    quiet_env,
+    search_command,
+    tiny_config,
+    trial_runs,
+    wait_for_line,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +74,7 @@ def test_a_search_killed_six_times_loses_nothing(studies_dir: Path, fashion) -> 
     assert len({t.number for t in trials}) == len(trials)
 
     client = MlflowClient(config.mlflow_uri)
-    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    runs = trial_runs(client, client.get_experiment_by_name("tiny").experiment_id)
     keys = [run.data.tags["trial_key"] for run in runs]
     assert len(keys) == len(set(keys)), "one run per trial"
     for trial in counted:

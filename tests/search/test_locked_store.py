@@ -20,6 +20,7 @@ from tests.search.conftest import (
     quiet_env,
     search_command,
     tiny_config,
+    trial_runs,
     wait_for_line,
 )
 
@@ -70,7 +71,7 @@ def _check_study(studies_dir: Path) -> None:
     counted = [t for t in trials if is_counted(t)]
     assert len(counted) == 3 and all(t.state == TrialState.COMPLETE for t in counted)
     client = MlflowClient(config.mlflow_uri)
-    runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+    runs = trial_runs(client, client.get_experiment_by_name("tiny").experiment_id)
     finished = [run.data.tags["trial_key"] for run in runs if run.info.status == "FINISHED"]
     assert sorted(finished) == sorted(f"optuna-{t.number}" for t in counted)
     keys = [run.data.tags["trial_key"] for run in runs]

@@ -19,13 +19,13 @@ import search.trial
 from model_space import CNN_SPACE
 from search.results.table import study_table
 from search.study_run import run_study
-from tests.search.conftest import tiny_config
+from tests.search.conftest import tiny_config, trial_runs
 
 
 def _runs(config):  # type: ignore[no-untyped-def]
     client = MlflowClient(config.mlflow_uri)
     experiment = client.get_experiment_by_name(config.name)
-    return client, client.search_runs([experiment.experiment_id])
+    return client, trial_runs(client, experiment.experiment_id)
 
 
 @pytest.mark.slow
@@ -44,6 +44,10 @@ def test_study_tracks_every_trial_and_registers_the_best(finished, fashion) -> N
     client, runs = _runs(config)
     names = [run.info.run_name for run in runs]
     assert len(names) == len(set(names)) == 4
+    experiment = client.get_experiment_by_name(config.name).experiment_id
+    (parent,) = [r for r in client.search_runs([experiment]) if "study_parent" in r.data.tags]
+    assert parent.info.run_name == "study-tiny"
+    assert all(run.data.tags["mlflow.parentRunId"] == parent.info.run_id for run in runs)
     assert all(re.fullmatch(r"custom-cnn-[a-z0-9-]+", name) for name in names)
     assert all(len(f"tiny-{name}") <= 121 for name in names)
     for trial in trials:

@@ -17,6 +17,7 @@ from tests.search.conftest import (
     quiet_env,
     search_command,
     tiny_config,
+    trial_runs,
     wait_for_line,
     write_study,
 )
@@ -44,7 +45,7 @@ def _check_resumed_study(studies_dir: Path, interrupted: int) -> None:
 
     client = MlflowClient(config.mlflow_uri)
     experiment = client.get_experiment_by_name("tiny")
-    runs = client.search_runs([experiment.experiment_id])
+    runs = trial_runs(client, experiment.experiment_id)
     keys = [run.data.tags["trial_key"] for run in runs]
     assert len(keys) == len(set(keys)) == 4, "one run per trial, none logged twice"
     names = [run.info.run_name for run in runs]
@@ -120,7 +121,7 @@ def test_keras_tuner_resumes_without_rerunning(studies_dir: Path, algorithm: str
         )
         run_study(config, retrain=False)
         client = MlflowClient(config.mlflow_uri)
-        runs = client.search_runs([client.get_experiment_by_name("tiny").experiment_id])
+        runs = trial_runs(client, client.get_experiment_by_name("tiny").experiment_id)
         assert {run.info.status for run in runs} == {"FINISHED"}
         return sorted(run.data.tags["trial_key"] for run in runs)
 
