@@ -70,17 +70,41 @@ class EpochBatches(keras.utils.PyDataset):
         """The same batches for ``epochs`` epochs as a native ``tf.data.Dataset`` (TensorFlow
         only): the images are gathered by TensorFlow, no Python generator feeds the fit.
 
-        Keras wraps a ``PyDataset`` in ``Dataset.from_generator`` with a prefetch; tearing
-        that down at the end of a fit sat 35-53 s now and then (1 to 6 trials of 30: the main
-        thread in the fit's return, see ``search.tail_watch``), and this pipeline has nothing
-        to tear down in Python."""
+        Without tf.data's autotuning (``untuned``): see there."""
         import tensorflow as tf
 
         indices = np.stack([self.chosen(i) for i in range(epochs * self.steps)]).astype("int32")
         images = tf.constant(self.images)
         labels = tf.constant(self.labels)
-        return (
+        dataset = (
             tf.data.Dataset.from_tensor_slices(indices)
             .map(lambda chosen: (tf.gather(images, chosen), tf.gather(labels, chosen)))
             .prefetch(2)
         )
+        return untuned(dataset)
+
+
+def untuned(dataset: Any) -> Any:
+    """``dataset`` without tf.data's autotuning thread.
+
+    At the end of a fit its iterator is destroyed, and the destructor waits for the autotuning
+    thread ("tf_data_model", ``RootDataset::Iterator``) to finish its optimisation pass: that
+    sat 9 to 53 s now and then, more often on a busy CPU (py-spy's native stacks, 2026-12-04:
+    ``~IteratorResource`` > ``RootDataset::Iterator::~Iterator`` >
+    ``UnboundedThreadPool::LogicalThreadWrapper::~LogicalThreadWrapper`` under ``model.fit``'s
+    return; ``bench/stall_catch.py``). The pipelines here are fixed (a gather, a prefetch of 2):
+    nothing to tune."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
+def validation_dataset(images: Any, labels: Any, batch_size: int) -> Any:
+    """The validation images in batches of ``batch_size`` (the last one partial), in order, as
+    an untuned ``tf.data.Dataset`` (TensorFlow only: Keras's own pipeline for arrays is
+    autotuned)."""
+    import tensorflow as tf
+
+    return untuned(tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size))

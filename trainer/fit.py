@@ -18,7 +18,7 @@ from typing import Any
 import keras
 
 from model_space.space import NUM_CLASSES
-from trainer.batches import EpochBatches
+from trainer.batches import EpochBatches, validation_dataset
 from trainer.checkpoint import Checkpoint, EpochCheckpoint, fingerprint
 from trainer.splits import Splits
 
@@ -125,14 +125,26 @@ def fit(
     tensorflow = keras.backend.backend() == "tensorflow"
     # a checkpoint of the last epoch leaves no epoch to run: one is built, never read
     data = batches.tf_dataset(max(1, epochs - initial_epoch)) if tensorflow else batches
+    validation_size = min(VALIDATION_BATCH_SIZE, len(splits.y_val))
+    validation: dict[str, Any] = (
+        {
+            "validation_data": validation_dataset(
+                splits.x_val, one_hot(splits.y_val), validation_size
+            )
+        }
+        if tensorflow
+        else {
+            "validation_data": (splits.x_val, one_hot(splits.y_val)),
+            "validation_batch_size": validation_size,
+        }
+    )
     started = time.perf_counter()
     history = model.fit(
         data,
         steps_per_epoch=batches.steps,
         epochs=epochs,
         initial_epoch=initial_epoch,
-        validation_data=(splits.x_val, one_hot(splits.y_val)),
-        validation_batch_size=min(VALIDATION_BATCH_SIZE, len(splits.y_val)),
+        **validation,
         callbacks=[*standard, *callbacks],
         shuffle=False,  # EpochBatches orders each epoch
         verbose=0,
