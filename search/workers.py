@@ -196,10 +196,10 @@ class Workers:
         (the kernel's out-of-memory killer, a kill -9), at most ``MAX_RESTARTS`` times in
         all: its trial is taken over by the next worker that asks (``fail_dead_local_trials``).
         A worker that exited by itself (done, an error) stays ended."""
-        for slot, process in enumerate(self.processes):
-            code = process.poll()
-            if code is None or code >= 0 or self.restarts >= MAX_RESTARTS:
-                continue
+        for slot in self._killed():
+            if self.restarts >= MAX_RESTARTS:
+                break
+            code = self.processes[slot].returncode
             self.restarts += 1
             logger.warning(
                 "worker %d was killed (signal %d); starting it again (%d of at most %d)",
@@ -209,6 +209,13 @@ class Workers:
                 MAX_RESTARTS,
             )
             self.processes[slot] = self._start(slot + 1)
+
+    def _killed(self) -> list[int]:
+        """The slots of workers killed by a signal while restarts are left."""
+        if self.restarts >= MAX_RESTARTS:
+            return []
+        codes = [process.poll() for process in self.processes]
+        return [slot for slot, code in enumerate(codes) if code is not None and code < 0]
 
     def stop(self) -> None:
         """SIGTERM to every worker (each ends its trial as interrupted), then waits."""
@@ -236,10 +243,9 @@ class Workers:
                 logger.info("%s", line)
                 shown = line
             for _ in range(int(PROGRESS_SECONDS * 10)):
-                codes = [process.poll() for process in self.processes]
-                if all(code is not None for code in codes) or any(
-                    code is not None and code < 0 for code in codes
-                ):
+                # a killed worker is started again at once; once no restart is left, it is
+                # waited for with the others (no busy loop over its code)
+                if all(process.poll() is not None for process in self.processes) or self._killed():
                     break
                 time.sleep(0.1)
 
