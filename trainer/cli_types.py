@@ -19,7 +19,7 @@ class OneLineParser(argparse.ArgumentParser):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+        self.add_argument("--version", action=_Version, help="show the version and exit")
 
     def error(self, message: str) -> Any:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -81,6 +81,17 @@ def parse_int(text: str) -> int:
     if not number.is_integer():
         raise ValueError(f"expected an integer, but got {text!r}.")
     return int(number)
+
+
+class _Version(argparse.Action):
+    """``--version``, its package metadata read only when asked (not at every start)."""
+
+    def __init__(self, option_strings: Any, dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"{parser.prog} {package_version()}")  # on stdout, as argparse's own
+        parser.exit()
 
 
 def package_version() -> str:
