@@ -189,10 +189,16 @@ class MlflowTracker:
             result = metrics.pop(_result_key(key), None)
             if key not in metrics and result is None:
                 continue
-            history = sorted(self.client.get_metric_history(run.info.run_id, key), key=_step)
-            finals = [m.value for m in history if m.step == 0]  # a store written before
-            if result is not None or finals:
-                metrics[key] = result if result is not None else finals[-1]
+            history = (  # read for the curve, or for a result kept at step 0 (stores before)
+                sorted(self.client.get_metric_history(run.info.run_id, key), key=_step)
+                if result is None or key == "val_accuracy"
+                else []
+            )
+            if result is None:
+                finals = [m.value for m in history if m.step == 0]
+                result = finals[-1] if finals else None
+            if result is not None:
+                metrics[key] = result
             else:
                 metrics.pop(key)  # only per-epoch values: the run never finished
             if key == "val_accuracy":
