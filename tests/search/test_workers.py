@@ -23,6 +23,7 @@ from search.engines.optuna_storage import normalise
 from search.engines.optuna_study import is_counted
 from search.study_config import load_study
 from search.tracking import open_tracker
+from search.workers import WORKER_ENV
 from tests.search.conftest import (
     Postgres,
     quiet_env,
@@ -199,16 +200,17 @@ def test_workers_killed_again_and_again_are_started_again_and_lose_nothing(
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(parent.stdout or []))
     reader.start()
-    for kill in range(3):
+    for _ in range(3):
+        # the worker that printed a trial's first epoch is inside that trial: kill that one (a
+        # worker just started again may not have a trial yet, and its death would fail none)
         seen = len(lines)
         deadline = time.monotonic() + 240
-        while not any("epoch 1/3" in line for line in lines[seen:]):
+        while not (shown := [line for line in lines[seen:] if "epoch 1/3" in line]):
             assert time.monotonic() < deadline and parent.poll() is None, "".join(lines[-40:])
             time.sleep(0.1)
-        children = subprocess.run(
-            ["pgrep", "-P", str(parent.pid)], capture_output=True, text=True, check=True
-        ).stdout.split()
-        os.kill(int(children[kill % len(children)]), signal.SIGKILL)
+        slot = re.match(r"\[w(\d+)\] ", shown[0])
+        assert slot, shown[0]
+        os.kill(_worker_pid(parent.pid, int(slot.group(1))), signal.SIGKILL)
     parent.wait(timeout=600)
     reader.join()
     output = "".join(lines)
@@ -236,3 +238,15 @@ def test_workers_killed_again_and_again_are_started_again_and_lose_nothing(
     assert np.mean(predicted == fashion.test_labels) == pytest.approx(
         metadata["test"]["accuracy"], abs=1e-4
     )
+
+
+def _worker_pid(parent: int, slot: int) -> int:
+    """The process id of ``--workers`` slot ``slot`` (its ``SEARCH_WORKER`` environment)."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(parent)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for child in children:
+        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        if any(entry.startswith(f"{WORKER_ENV}={slot}/".encode()) for entry in environ):
+            return int(child)
+    raise AssertionError(f"no worker {slot} among the children {children}")
