@@ -44,7 +44,7 @@ COPY model_space/ model_space/
 COPY trainer/ trainer/
 COPY search/ search/
 RUN pip install --upgrade pip \
-    && pip install -c constraints.txt . \
+    && pip install -c constraints.txt ".[tensorflow,vertex]" \
     && if [ "$GPU" = "true" ]; then \
       pip uninstall -y tensorflow-cpu && pip install "tensorflow[and-cuda]~=2.21.0"; \
     fi \

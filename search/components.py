@@ -25,6 +25,8 @@ class EngineEntry:
         multi_objective: the algorithms that search several objectives, with constraints;
             empty when the engine searches one objective and takes no constraints.
         multi_objective_pruners: the pruners a multi-objective search takes.
+        modules: the modules of an extra it imports only when it searches (Keras Tuner's
+            imports TensorFlow, seconds): ``require`` finds them without importing them.
     """
 
     target: str
@@ -32,6 +34,7 @@ class EngineEntry:
     pruners: tuple[str, ...] = ()
     multi_objective: tuple[str, ...] = ()
     multi_objective_pruners: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
 
 
 ENGINES: dict[str, EngineEntry] = {
@@ -45,6 +48,7 @@ ENGINES: dict[str, EngineEntry] = {
     "keras-tuner": EngineEntry(
         "search.engines.keras_tuner_engine:KerasTunerEngine",
         algorithms=("bayesian", "random", "hyperband"),
+        modules=("keras_tuner",),
     ),
 }
 
@@ -64,7 +68,37 @@ def pruner_names() -> tuple[str, ...]:
     return tuple(names)
 
 
-def load(target: str) -> Any:
-    """Imports ``module:attribute`` and returns the attribute."""
+def require(modules: tuple[str, ...], what: str, instead: str = "") -> None:
+    """Finds ``modules`` without importing them.
+
+    Raises:
+        MissingExtra: one is not installed; the line names its extra's ``pip install``.
+    """
+    import importlib.util
+
+    from trainer.extras import missing_extra
+
+    for name in modules:
+        if importlib.util.find_spec(name) is None:
+            missing = missing_extra(ModuleNotFoundError(name=name), what, instead)
+            raise missing or ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def load(target: str, what: str = "", instead: str = "") -> Any:
+    """Imports ``module:attribute`` and returns the attribute.
+
+    Raises:
+        MissingExtra: the module needs an extra that is not installed; the line says ``what``
+            needs it, the ``pip install`` that adds it, and what to choose ``instead``.
+    """
+    from trainer.extras import missing_extra
+
     module, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        missing = missing_extra(error, what, instead)
+        if missing is None:
+            raise
+        raise missing from error
+    return getattr(imported, attribute)

@@ -8,7 +8,7 @@ from typing import Any
 
 from search.best import BestModel, retrain_best
 from search.budget import Budget, Throughput
-from search.engines import BestTrial, Engine, open_engine
+from search.engines import BestTrial, Engine, open_engine, require_engine
 from search.front import choose, pareto
 from search.results.records import read_study
 from search.study_config import StudyConfig, StudyError
@@ -16,6 +16,7 @@ from search.tracking import Tracker, open_tracker
 from search.trial import TrialRunner
 from trainer import interrupts
 from trainer.data import load_fashion_mnist
+from trainer.extras import missing_extra
 from trainer.keras_session import CompileCache
 from trainer.splits import split
 
@@ -47,12 +48,15 @@ def run_study(
     Raises:
         StudyError: a bad storage URL, or nothing to retrain with ``search=False``.
         DataError: the data set is missing or corrupt.
+        MissingExtra: the engine's or the tracker's extra is not installed.
     """
+    # a missing cloud project or extra fails before the data is read and anything is written
+    open_tracker(config, create=False)
+    require_engine(config)
     data = load_fashion_mnist(config.data_dir)
     splits = split(
         data, validation_size=config.validation_size, subset=config.subset, seed=config.seed
     )
-    open_tracker(config, create=False)  # a missing cloud project fails before anything is written
     engine = open_engine(config)
     config.output_dir.mkdir(parents=True, exist_ok=True)
     cache = CompileCache.open(str((config.output_dir / "jax_cache").absolute()))
@@ -168,4 +172,6 @@ def _write_views(
             write_dashboard(config, records)
         except Exception as error:
             interrupts.raise_if_interrupt(error)
-            logger.warning("dashboard not written (%s: %s)", type(error).__name__, error)
+            missing = missing_extra(error, "the dashboard")
+            reason = str(missing) if missing else f"{type(error).__name__}: {error}"
+            logger.warning("dashboard not written (%s)", reason)

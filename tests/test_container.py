@@ -171,6 +171,13 @@ def test_a_copied_ca_bundle_is_found(tmp_path: Path) -> None:
     assert _copies_of(bundle, image) == []
 
 
+#: Prints the search's extras found in the image (there should be none).
+NOT_IN_THE_IMAGE_CHECK = (
+    "import importlib.util as u; "
+    "print(*[m for m in ('mlflow', 'plotly', 'keras_tuner', 'psycopg') if u.find_spec(m)])"
+)
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not TRAINER_IMAGE, reason="no image: .ci/build-image builds one and runs this test on it"
@@ -222,6 +229,14 @@ def test_image_as_a_tuning_trial(tmp_path: Path, fashion) -> None:
             timeout=600,
             check=False,
         )
+        # the image holds the trainer's extras only ([tensorflow,vertex]), not the search's
+        absent = subprocess.run(
+            [*as_the_user, container, "--", "python", "-c", NOT_IN_THE_IMAGE_CHECK],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         image_files = Path(_buildah("mount", container).strip())
         local_exports = list((image_files / config["WorkingDir"].lstrip("/")).glob("models/*"))
         leaked = _copies_of(Path(os.environ.get("PIP_CERT", DEBIAN_CA_BUNDLE)), image_files)
@@ -232,6 +247,7 @@ def test_image_as_a_tuning_trial(tmp_path: Path, fashion) -> None:
     assert local.returncode == 0, local.stdout[-2000:] + local.stderr[-3000:]
     assert len(local_exports) == 1 and "model.keras" in local_export, local_exports
     assert not leaked, f"the build's CA bundle was left in the image: {leaked}"
+    assert absent.returncode == 0 and absent.stdout.split() == [], absent.stdout + absent.stderr
 
     exported = outputs / "trial-5" / "model"
     assert {"saved_model.pb", "variables", "model.keras", "metadata.json"} <= {

@@ -12,14 +12,22 @@ __all__ = [
     "DataError",
     "DiskFull",
     "ExportError",
+    "MissingExtra",
     "SettingsError",
     "StoreLocked",
     "StoreUnreachable",
     "TrainingDiverged",
     "UserError",
+    "chain",
     "disk_full",
     "fault",
 ]
+
+
+class MissingExtra(UserError):
+    """An optional part of the package (an extra: a backend, a tracker, PostgreSQL's driver,
+    Keras Tuner, the dashboards) is not installed; the message names the ``pip install`` that
+    adds it (``trainer.extras``)."""
 
 
 class DataError(UserError):
@@ -53,7 +61,7 @@ NO_SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 NO_SPACE_TEXTS = ("No space left on device", "database or disk is full", "Disk quota exceeded")
 
 
-def _chain(error: BaseException) -> list[BaseException]:
+def chain(error: BaseException) -> list[BaseException]:
     """``error`` and the exceptions it was raised from or during, outermost first."""
     chain: list[BaseException] = []
     current: BaseException | None = error
@@ -66,7 +74,7 @@ def _chain(error: BaseException) -> list[BaseException]:
 def disk_full(error: BaseException, path: str | None = None) -> DiskFull | None:
     """``error`` as a ``DiskFull`` (writing ``path``, or the file its chain names) when it or
     an exception it was raised from or during says the disk is full; else None."""
-    for current in _chain(error):
+    for current in chain(error):
         if isinstance(current, DiskFull):
             return current
         if (isinstance(current, OSError) and current.errno in NO_SPACE_ERRNOS) or any(
@@ -111,12 +119,17 @@ UNREACHABLE_TEXTS = (
 
 def fault(error: BaseException) -> UserError | None:
     """``error`` as the fault of the machine it stands for (a full disk, a SQLite store
-    locked by another process, the database server gone): one line naming the fix, and the
-    search stops; else None."""
+    locked by another process, the database server gone, an extra not installed): one line
+    naming the fix, and the search stops; else None."""
     full = disk_full(error)
     if full is not None:
         return full
-    for current in _chain(error):
+    from trainer.extras import missing_extra
+
+    missing = missing_extra(error)
+    if missing is not None:
+        return missing
+    for current in chain(error):
         if isinstance(current, StoreLocked | StoreUnreachable):
             return current
         if any(text in str(current) for text in UNREACHABLE_TEXTS):

@@ -26,7 +26,24 @@ NOTICES = (
 
 
 def import_backend() -> None:
-    """Imports Keras (and so its backend) once, its start-up notices left out of stderr."""
+    """Imports Keras (and so its backend) once, its start-up notices left out of stderr.
+
+    Raises:
+        MissingExtra: the backend Keras is set to (``KERAS_BACKEND``) is not installed.
+    """
+    try:
+        _import_keras()
+    except ModuleNotFoundError as error:
+        from trainer.extras import missing_extra
+
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+        missing = missing_extra(error, f"Keras's backend {backend}")
+        if missing is None:
+            raise
+        raise missing from error
+
+
+def _import_keras() -> None:
     if "keras" in sys.modules:
         return
     if os.environ.get(NOTICES_ENV) == "1":

@@ -10,21 +10,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from search.components import ENGINES, load
+from search.components import ENGINES, load, require
 from search.contract import BestTrial, Engine, TrialRecord
 
 if TYPE_CHECKING:
     from search.study_config import StudyConfig
     from trainer.objectives import Objective
 
-__all__ = ["BestTrial", "Engine", "TrialRecord", "best_of", "open_engine"]
+__all__ = ["BestTrial", "Engine", "TrialRecord", "best_of", "open_engine", "require_engine"]
 
 
 def open_engine(config: StudyConfig, *, create: bool = True) -> Engine:
     """Opens the study's engine and its storage (a bad storage URL fails here, early). With
-    ``create=False`` (reading back) a study that does not exist yet is not created."""
-    engine: Engine = load(ENGINES[config.engine].target)(config, create=create)
+    ``create=False`` (reading back) a study that does not exist yet is not created.
+
+    Raises:
+        MissingExtra: the engine's extra (``[keras-tuner]``) is not installed.
+    """
+    require_engine(config)
+    target = ENGINES[config.engine].target
+    engine: Engine = load(target, f"engine {config.engine}", "--engine optuna")(
+        config, create=create
+    )
     return engine
+
+
+def require_engine(config: StudyConfig) -> None:
+    """Finds the modules the study's engine imports when it searches, without importing them.
+
+    Raises:
+        MissingExtra: the engine's extra is not installed.
+    """
+    require(ENGINES[config.engine].modules, f"engine {config.engine}", "--engine optuna")
 
 
 def best_of(

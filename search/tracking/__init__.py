@@ -26,6 +26,10 @@ def open_tracker(config: StudyConfig, *, create: bool = True) -> Tracker:
 
     Raises:
         CloudError: tracking vertex without a project or credentials.
+        MissingExtra: the tracker's extra (``[mlflow]``, ``[vertex]``) is not installed.
     """
-    tracker: Tracker = load(TRACKERS[config.tracking])(config, create=create)
+    target = TRACKERS[config.tracking]
+    tracker: Tracker = load(target, f"tracking {config.tracking}", "--tracking none")(
+        config, create=create
+    )
     return tracker
