@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from search.components import ENGINES, TRACKERS
+from search import settings
 from search.study_config import DEFAULT_STUDY, STUDIES_DIR, StudyConfig, load_study
 from trainer import interrupts, startup
 from trainer.cli_types import OneLineParser
@@ -25,6 +25,7 @@ class StudyParser(OneLineParser):
     def __init__(self, prog: str, description: str) -> None:
         super().__init__(prog=prog, description=description)
         self.study_keys: list[str] = []
+        self._groups: dict[str, Any] = {}
         self.add_argument("--study", default=DEFAULT_STUDY, help="studies/NAME.yaml (%(default)s)")
         self.add_argument(
             "--studies-dir",
@@ -41,10 +42,24 @@ class StudyParser(OneLineParser):
         )
         loudness.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
         # Every command reads the study's results back through its engine and tracker.
-        self.study_flag("--tracking", help=_alternatives(TRACKERS))
-        self.study_flag("--engine", help=_alternatives(ENGINES))
-        self.study_flag("--storage", help="the engine's SQLAlchemy storage URL (Optuna)")
-        self.study_flag("--tracking-uri", help="MLflow's store (default: the study folder)")
+        self.settings_flags("tracking", "engine", "storage", "tracking_uri")
+
+    def settings_flags(self, *keys: str, **help_of: str) -> None:
+        """Adds the flags of the study settings ``keys``, as each is declared (its help, type
+        and group; ``search.settings``), with this command's own help where ``help_of`` names
+        one."""
+        declared = settings.by_flag_key(StudyConfig)
+        for key in keys:
+            found = declared[key]
+            if found.flag is None:
+                raise ValueError(f"study key {key} has no flag")
+            title = settings.GROUPS[found.declared.group]
+            group = self._groups.get(title) or self._groups.setdefault(
+                title, self.add_argument_group(title)
+            )
+            self.study_flag(
+                found.flag, group=group, **settings.flag_options(found, help_of.get(key))
+            )
 
     def study_flag(self, *flags: str, group: Any = None, **kwargs: Any) -> None:
         """Adds a flag that overrides the study key of its name (``--retrain-epochs``:
@@ -117,13 +132,6 @@ def run_main(body: Callable[[], Any], interrupted: str) -> int:
     return 0
 
 
-def _alternatives(names: Any) -> str:
-    names = list(names)
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-
-
 def add_vertex_flags(parser: StudyParser) -> None:
     """The study keys that find a Vertex AI experiment (``tracking vertex``)."""
-    parser.study_flag("--project", help="Google Cloud project (tracking vertex)")
-    parser.study_flag("--location", help="Google Cloud region (tracking vertex)")
-    parser.study_flag("--experiment", help="Vertex AI experiment (default: the study)")
+    parser.settings_flags("project", "location", "experiment")

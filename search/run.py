@@ -8,7 +8,6 @@ trials are kept: run the same command to resume).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -16,8 +15,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from search import cli
-from search.components import ENGINES
-from trainer.objectives import OBJECTIVES
 from trainer.startup import import_backend
 
 if TYPE_CHECKING:
@@ -29,110 +26,33 @@ def build_parser() -> cli.StudyParser:
         "python -m search.run",
         "Search the CNN space on Fashion-MNIST; retrain, test, export and register the best.",
     )
-    search = parser.add_argument_group("the search")
-    retrain = parser.add_argument_group("the retrain of the chosen trial")
-    vertex = parser.add_argument_group("Vertex AI Experiments (--tracking vertex)")
-    parser.study_flag(
-        "--trials", group=search, type=int, help="trials the study should hold when done"
+    parser.settings_flags(
+        "trials",
+        "algorithm",
+        "pruner",
+        "objectives",
+        "constraints",
+        "epochs",
+        "subset",
+        "validation_size",
+        "seed",
+        "data_dir",
+        "budget",
+        "enqueue_from",
+        "workers",
+        "precision",
+        "retrain_epochs",
+        "retrain_subset",
+        "choose",
+        "ensemble",
+        "tta",
+        "retrain_seeds",
+        "project",
+        "location",
+        "experiment",
+        "tensorboard",
     )
-    parser.study_flag(
-        "--algorithm",
-        group=search,
-        help="; ".join(f"{name}: {', '.join(e.algorithms)}" for name, e in ENGINES.items()),
-    )
-    pruners = {name: e.pruners for name, e in ENGINES.items() if e.pruners}
-    parser.study_flag(
-        "--pruner",
-        group=search,
-        help="; ".join(f"{name}: {', '.join(names)}" for name, names in pruners.items()),
-    )
-    parser.study_flag("--epochs", group=search, type=int, help="the most epochs of one trial")
-    parser.study_flag("--subset", group=search, type=int, help="training images per trial")
-    parser.study_flag("--validation-size", group=search, type=int, help="validation images")
-    parser.study_flag(
-        "--retrain-epochs", group=retrain, type=int, help="the most epochs of the retrain"
-    )
-    parser.study_flag(
-        "--retrain-subset", group=retrain, type=int, help="training images for the retrain"
-    )
-    parser.study_flag(
-        "--seed", group=search, type=int, help="seeds the split, the weights and the sampler"
-    )
-    parser.study_flag("--data-dir", group=search, help="Fashion-MNIST folder, local or gs://")
-    parser.study_flag("--project", group=vertex, help="Google Cloud project (tracking vertex)")
-    parser.study_flag("--location", group=vertex, help="Google Cloud region (tracking vertex)")
-    parser.study_flag(
-        "--experiment", group=vertex, help="Experiments experiment (default: the study)"
-    )
-    parser.study_flag(
-        "--tensorboard", group=vertex, help="the experiment's TensorBoard, for per-epoch metrics"
-    )
-    parser.study_flag(
-        "--budget",
-        group=search,
-        help="wall time of the whole command, such as 60m or 1h30m: trials stop in time for "
-        "the retrain to fit",
-    )
-    parser.study_flag(
-        "--enqueue-from",
-        group=search,
-        metavar="STUDY",
-        help="try another study's best trials first",
-    )
-    parser.study_flag(
-        "--tta",
-        group=retrain,
-        action=argparse.BooleanOptionalAction,
-        help="flip test-time augmentation for the retrained model's evaluation and export",
-    )
-    parser.study_flag(
-        "--retrain-seeds",
-        group=retrain,
-        type=int,
-        help="retrain the best with this many seeds; report mean and std (export the first)",
-    )
-    parser.study_flag(
-        "--workers",
-        group=search,
-        metavar="N",
-        help="trial processes on this machine sharing the study: a number, or auto (on a GPU "
-        "one per 2 CPU cores, on a CPU 1)",
-    )
-    parser.study_flag(
-        "--objectives",
-        group=search,
-        metavar="A,B",
-        help=f"what to optimise, the primary first: {', '.join(OBJECTIVES)} (default val_accuracy)",
-    )
-    parser.study_flag(
-        "--constraint",
-        group=search,
-        dest="constraints",
-        action="append",
-        metavar="NAME<=N",
-        help="a bound on an objective's metric, such as parameters<=300000 (repeatable)",
-    )
-    parser.study_flag(
-        "--choose",
-        group=retrain,
-        metavar="RULE",
-        help="the trial to retrain: best (the primary objective among feasible trials), knee, "
-        "or a constraint such as latency_ms<=2",
-    )
-    parser.study_flag(
-        "--precision",
-        group=search,
-        help="training precision: auto (mixed_bfloat16 on CPUs with AMX-BF16 and GPUs of "
-        "compute capability 8.0+, else float32), float32, mixed_bfloat16, mixed_float16",
-    )
-    parser.study_flag(
-        "--ensemble",
-        group=retrain,
-        type=int,
-        metavar="N",
-        help="retrain up to N members (close configurations, then more seeds) and export "
-        "their mean, as many as the budget left holds; 1: one model",
-    )
+    retrain = parser.add_argument_group("which steps run")
     steps = retrain.add_mutually_exclusive_group()
     steps.add_argument("--no-retrain", action="store_true", help="search only")
     steps.add_argument(

@@ -17,7 +17,9 @@ from model_space.narrowing import narrow
 from search.budget import parse_duration
 from search.components import ENGINES, TRACKERS, pruner_names
 from search.front import check_rule
-from trainer.objectives import Constraint, Objective, objective
+from search.settings import sections, setting
+from search.tracking.vertex_settings import VertexSettings
+from trainer.objectives import OBJECTIVES, Constraint, Objective, objective
 from trainer.precision import check as check_precision
 
 #: The environment variable naming the studies folder (``--studies-dir``'s default).
@@ -33,98 +35,152 @@ class StudyError(UserError, ValueError):
     """A study file or flag is wrong; the message names the key and what it accepts."""
 
 
+def _alternatives(names: Any) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 @dataclass(frozen=True)
 class StudyConfig:
-    """Every setting of a study. Each output lives under ``output_dir`` (``studies/<name>/``).
-
-    Attributes:
-        name: the study's name: its file ``studies/<name>.yaml`` and its output folder.
-        engine: ``optuna`` or ``keras-tuner``.
-        algorithm: Optuna: ``tpe`` (multivariate), ``random``, ``cmaes``, ``qmc``; Keras Tuner:
-            ``bayesian``, ``random``, ``hyperband``.
-        pruner: Optuna's pruner on the primary objective per epoch: ``asha`` (successive halving),
-            ``hyperband``, ``median`` or ``none``. Keras Tuner's Hyperband prunes by itself.
-        trials: trials the study should hold when done, counting those already finished.
-        epochs: the most epochs of one trial.
-        subset: training images per trial (stratified); ``None`` for all 50,000.
-        validation_size: validation images, split off the training set.
-        retrain_epochs: the most epochs when the best trial is retrained.
-        retrain_subset: training images for the retrain; ``None`` (the default) for all 50,000.
-        seed: seeds the split, every trial's weights, and the sampler.
-        tracking: where every trial is logged as a run: ``mlflow``, ``vertex`` (Vertex AI
-            Experiments) or ``none``.
-        storage: the engine's storage as an SQLAlchemy URL (Optuna); default SQLite in the
-            study folder. Point several workers at one PostgreSQL URL to share a study.
-        tracking_uri: MLflow's store; default SQLite in the study folder.
-        data_dir: where Fashion-MNIST is (see ``trainer.data``).
-        space: narrowing of the declared space: ``{name: {low, high} | {values} | {value}}``.
-        project: the Google Cloud project for ``tracking: vertex`` (default
-            ``$GOOGLE_CLOUD_PROJECT``).
-        location: its region.
-        experiment: the Experiments experiment (default: the study's name).
-        tensorboard: the experiment's TensorBoard resource, which per-epoch metrics need.
-        heartbeat_seconds: how often a running trial proves it is alive; a trial silent for
-            twice this is taken as dead (its worker was killed) and marked failed.
-        budget: the wall time of the whole command, such as ``60m`` (``None``: no limit). New
-            trials stop when the time left is what the best trial's retrain needs.
-        enqueue: points tried before any sampled one, each a mapping of parameter names (the
-            names it leaves out take the declared defaults, the seed model's); never enqueued
-            twice, also across resumes.
-        enqueue_from: another study whose best completed trials are enqueued too.
-        tta: evaluate and export the retrained model with flip test-time augmentation.
-        retrain_seeds: retrain the best trial with this many seeds and report the mean and
-            standard deviation of its test accuracy; the first seed's model is exported.
-        workers: trial processes on this machine sharing the study (engine optuna), or
-            ``auto``: on a GPU one per 2 CPU cores (at most 8), on a CPU 1 (``search.workers``).
-        objectives: what the search optimises (``trainer.objectives.OBJECTIVES``), the primary
-            first: one measured by training (``val_accuracy`` or ``val_loss``), which the
-            pruner watches. Two or more make a multi-objective search (engine optuna).
-        constraints: bounds such as ``parameters<=300000`` on any objective's metric; a
-            configuration that breaks one before training is recorded infeasible untrained,
-            and no infeasible trial is chosen to retrain.
-        choose: which trial is retrained: ``best`` (the best primary objective among feasible
-            trials), ``knee`` (the front's compromise), or a constraint such as
-            ``latency_ms<=2`` (the best primary objective among the trials that meet it).
-        precision: the training precision of the trials and the retrain: ``auto`` (bfloat16
-            on CPUs with AMX-BF16 and GPUs of compute capability 8.0+, float32 elsewhere),
-            ``float32``, ``mixed_bfloat16`` or ``mixed_float16``; exports serve in float32.
-        ensemble: the retrain trains up to this many members and exports them as one model,
-            the mean of their probabilities (``search.ensemble``): as many as the budget left
-            holds with at least three quarters of ``retrain_epochs`` each; 1 retrains one model.
-    """
+    """Every setting of a study, each declared once with its default, help and flag
+    (``search.settings``); each output lives under ``output_dir`` (``studies/<name>/``). The
+    ``vertex:`` section belongs to the Vertex plug-ins (``VertexSettings``)."""
 
     name: str = DEFAULT_STUDY
-    engine: str = "optuna"
-    algorithm: str = "tpe"
-    pruner: str = "asha"
-    trials: int = 30
-    epochs: int = 6
-    subset: int | None = 12_000
-    validation_size: int = 10_000
-    retrain_epochs: int = 30
-    retrain_subset: int | None = None
-    seed: int = 42
-    tracking: str = "mlflow"
-    storage: str | None = None
-    tracking_uri: str | None = None
-    data_dir: str | None = None
-    space: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    project: str | None = None
-    location: str = "us-central1"
-    experiment: str | None = None
-    tensorboard: str | None = None
-    heartbeat_seconds: int = 60
-    budget: str | None = None
-    enqueue: tuple[Mapping[str, Any], ...] = ()
-    enqueue_from: str | None = None
-    tta: bool = False
-    retrain_seeds: int = 1
-    workers: int | str = 1
-    objectives: tuple[str, ...] = ("val_accuracy",)
-    constraints: tuple[str, ...] = ()
-    choose: str = "best"
-    precision: str = "auto"
-    ensemble: int = 1
+    engine: str = setting("optuna", _alternatives(ENGINES), group="stores")
+    algorithm: str = setting(
+        "tpe",
+        "; ".join(f"{name}: {', '.join(e.algorithms)}" for name, e in ENGINES.items()),
+        doc=" (the engine's first when another engine is chosen); with several objectives "
+        "Optuna takes tpe (multi-objective TPE), random, qmc, nsga2; Keras Tuner's hyperband "
+        "brackets decide how many trials, at most trials",
+    )
+    pruner: str = setting(
+        "asha",
+        "Optuna's pruner on each epoch's primary objective: "
+        + ", ".join(pruner_names())
+        + " (asha: successive halving)",
+        doc="; with several objectives asha (the project's own, see "
+        "[objectives](objectives.md)) or none; Keras Tuner's hyperband prunes by itself",
+    )
+    trials: int = setting(30, "trials the study should hold when done, counting finished ones")
+    epochs: int = setting(6, "the most epochs of one trial")
+    subset: int | None = setting(
+        12_000,
+        "training images per trial, stratified (null in a study file: all 50,000)",
+        doc="; bench/fidelity.py chose it (see [performance](performance.md))",
+    )
+    validation_size: int = setting(
+        10_000, "validation images, split off the training set, the same for every trial"
+    )
+    retrain_epochs: int = setting(30, "the most epochs of the retrain", group="retrain")
+    retrain_subset: int | None = setting(
+        None, "training images for the retrain (null: all 50,000)", group="retrain"
+    )
+    seed: int = setting(42, "seeds the split, every trial's weights and the sampler")
+    tracking: str = setting(
+        "mlflow",
+        f"where every trial is logged as a run: {_alternatives(TRACKERS)}",
+        group="stores",
+        doc=" (mlflow: SQLite in the study folder; vertex: [Vertex AI Experiments]"
+        "(vertex.md#vertex-ai-experiments-as-the-tracking-backend))",
+    )
+    storage: str | None = setting(
+        None,
+        "the engine's storage as an SQLAlchemy URL (Optuna; default SQLite in the study folder)",
+        group="stores",
+        doc="; PostgreSQL to share a study between workers and machines",
+    )
+    tracking_uri: str | None = setting(
+        None, "MLflow's store (default SQLite in the study folder)", group="stores"
+    )
+    data_dir: str | None = setting(
+        None,
+        "Fashion-MNIST's folder, local or gs://",
+        doc=" (default: see [the data](training.md#the-data))",
+    )
+    space: Mapping[str, Mapping[str, Any]] = setting(
+        factory=dict,
+        help="narrows the declared space: {name: {low, high} | {values} | {value}}",
+        flag="",
+        doc=" (see below)",
+    )
+    heartbeat_seconds: int = setting(
+        60,
+        "how often a running trial proves it is alive; one silent for twice this is taken as "
+        "dead (its worker was killed) and marked failed",
+        flag="",
+    )
+    budget: str | None = setting(
+        None,
+        "wall time of the whole command, such as 60m or 1h30m: trials stop in time for the "
+        "retrain to fit",
+        doc=" (see the time budget below)",
+    )
+    enqueue: tuple[Mapping[str, Any], ...] = setting(
+        (),
+        "points tried before any sampled one, each a mapping of parameter names (those left "
+        "out take the seed model's values); never enqueued twice, also across resumes",
+        flag="",
+    )
+    enqueue_from: str | None = setting(
+        None, "another study whose 3 best completed trials are tried first", metavar="STUDY"
+    )
+    tta: bool = setting(
+        False,
+        "flip test-time augmentation for the retrained model's evaluation and export",
+        group="retrain",
+    )
+    retrain_seeds: int = setting(
+        1,
+        "retrain the chosen trial with this many seeds and report the test accuracy's mean "
+        "and standard deviation (the first is exported)",
+        group="retrain",
+    )
+    workers: int | str = setting(
+        1,
+        "trial processes on this machine sharing the study: a number, or auto (on a GPU one "
+        "per 2 CPU cores, at most 8; on a CPU 1)",
+        metavar="N",
+        doc=" (see [performance](performance.md#keeping-one-gpu-busy---workers))",
+    )
+    objectives: tuple[str, ...] = setting(
+        ("val_accuracy",),
+        f"what to optimise, the primary first: {', '.join(OBJECTIVES)}",
+        metavar="A,B",
+        doc=" (a list in a study file; see [objectives](objectives.md))",
+    )
+    constraints: tuple[str, ...] = setting(
+        (),
+        "a bound on an objective's metric, such as parameters<=300000 (repeatable)",
+        flag="--constraint",
+        metavar="NAME<=N",
+        repeat=True,
+        doc="; a configuration that breaks one before training is recorded infeasible "
+        "untrained, and no infeasible trial is retrained (a list in a study file)",
+    )
+    choose: str = setting(
+        "best",
+        "the trial to retrain: best (the primary objective among feasible trials), knee (the "
+        "front's compromise), or a bound such as latency_ms<=2",
+        group="retrain",
+        metavar="RULE",
+    )
+    precision: str = setting(
+        "auto",
+        "training precision: auto (mixed_bfloat16 on CPUs with AMX-BF16 and GPUs of compute "
+        "capability 8.0+, else float32), float32, mixed_bfloat16, mixed_float16",
+        doc="; exports always serve in float32",
+    )
+    ensemble: int = setting(
+        1,
+        "retrain up to N members (close configurations, then more seeds) and export the "
+        "mean of their probabilities, as many as the budget left holds; 1: one model",
+        group="retrain",
+        metavar="N",
+        doc=" (see below)",
+    )
+    vertex: VertexSettings = field(default_factory=VertexSettings)
     studies_dir: Path = STUDIES_DIR
 
     def __post_init__(self) -> None:
@@ -296,25 +352,65 @@ def load_study(
     """
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
     from_file = _read(study_file(name, studies_dir), studies_dir)
+    in_sections = _sections(from_file, overrides)
     settings = {**from_file, **overrides}
     changed_engine = overrides.get("engine", from_file.get("engine", "optuna")) != from_file.get(
         "engine", "optuna"
     )
     if changed_engine and "algorithm" not in overrides:
         settings["algorithm"] = _default_algorithm(overrides["engine"])
-    known = {f.name for f in fields(StudyConfig)} - {"name", "studies_dir"}
+    known = {f.name for f in fields(StudyConfig)} - {"name", "studies_dir", *in_sections}
     unknown = sorted(set(settings) - known)
+    owned = {key: section for section, kind in sections(StudyConfig).items() for key in _keys(kind)}
+    for key in unknown:
+        if key in owned:
+            raise StudyError(
+                f"{key} is a key of the study's {owned[key]}: section: write it as "
+                f"`{owned[key]}: {{{key}: ...}}` (or pass --{key.replace('_', '-')})."
+            )
     if unknown:
         raise StudyError(f"Unknown study key(s) {unknown}; known keys: {', '.join(sorted(known))}.")
     settings.setdefault("algorithm", _default_algorithm(settings.get("engine", "optuna")))
-    annotations = {f.name: str(f.type) for f in fields(StudyConfig)}
-    for key, value in settings.items():
-        if key not in _OWN_MESSAGES:
-            _check_type(key, value, annotations[key])
+    _check_types(StudyConfig, settings)
     try:
-        return StudyConfig(name=name, studies_dir=studies_dir, **settings)
+        return StudyConfig(name=name, studies_dir=studies_dir, **settings, **in_sections)
     except TypeError as error:
         raise StudyError(f"study {name}: {error}") from error
+
+
+def _keys(kind: type) -> list[str]:
+    return [f.name for f in fields(kind)]
+
+
+def _sections(from_file: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Each section of the study (``vertex:``) built and validated by its own settings class,
+    from the file's mapping and the flags that override its keys; both lose those keys."""
+    built = {}
+    for section, kind in sections(StudyConfig).items():
+        given = from_file.pop(section, None) or {}
+        own = _keys(kind)
+        if not isinstance(given, Mapping):
+            raise StudyError(
+                f"{section} must be a mapping of its keys ({', '.join(own)}), but got {given!r}."
+            )
+        given = {str(key).replace("-", "_"): value for key, value in given.items()}
+        unknown = sorted(set(given) - set(own))
+        if unknown:
+            raise StudyError(
+                f"Unknown {section} key(s) {unknown}; the {section}: section takes "
+                f"{', '.join(own)}."
+            )
+        given.update({key: overrides.pop(key) for key in own if key in overrides})
+        _check_types(kind, given, prefix=f"{section}.")
+        built[section] = kind(**given)
+    return built
+
+
+def _check_types(kind: type, settings: Mapping[str, Any], prefix: str = "") -> None:
+    annotations = {f.name: str(f.type) for f in fields(kind)}
+    for key, value in settings.items():
+        if key not in _OWN_MESSAGES:
+            _check_type(f"{prefix}{key}", value, annotations[key])
 
 
 #: Keys whose own validation names the accepted forms better than a type could.

@@ -121,6 +121,22 @@ CASES = [
     Case(
         "search.run", ["--study", "wide", "--studies-dir", "{tmp}/studies"], ("space: units", "128")
     ),
+    # the vertex: section, owned by the Vertex plug-ins
+    Case(
+        "search.run",
+        ["--study", "vertex-moved", "--studies-dir", "{tmp}/studies"],
+        ("project is a key of the study's vertex: section", "vertex: {project: ...}"),
+    ),
+    Case(
+        "search.compare",
+        ["--study", "vertex-typo", "--studies-dir", "{tmp}/studies"],
+        ("['projct']", "takes project, location, experiment, tensorboard"),
+    ),
+    Case(
+        "search.vertex",
+        ["--study", "vertex-typed", "--studies-dir", "{tmp}/studies", "--dry-run"],
+        ("vertex.location must be a string", "5"),
+    ),
     # search.run: objectives, constraints, the choose rule
     Case("search.run", [*STUDY, "--objectives", "speed"], ("'speed'", "known objectives")),
     Case(
@@ -229,6 +245,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     write_study(studies, "wide", space={"units": {"low": 64, "high": 128}})
     write_study(studies, "typed", seed="abc")
     write_study(studies, "flagged", tta="yes")
+    write_study(studies, "vertex-moved", project="p")
+    write_study(studies, "vertex-typo", vertex={"projct": "p"})
+    write_study(studies, "vertex-typed", vertex={"location": 5})
     (studies / "broken.yaml").write_text("trials: [3\n")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.delenv("AIP_MODEL_DIR", raising=False)

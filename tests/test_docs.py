@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from search import run
+from search import run, settings_table
 from search.components import ENGINES, TRACKERS
-from search.study_config import DEFAULT_STUDY, load_study
+from search.settings import declared
+from search.study_config import DEFAULT_STUDY, StudyConfig, load_study
+from search.tracking.vertex_settings import VertexSettings
 from trainer import train
 from trainer.objectives import OBJECTIVES
 
@@ -55,53 +58,63 @@ def _long_options(parser: argparse.ArgumentParser) -> set[str]:
 
 
 def _shown(value: object) -> str:
-    """A study value as the tables write it."""
+    """A trainer default as the tables write it."""
     if value is True:
         return "on"
     if value is False:
         return "off"
     if value is None or value == ():
         return "none"
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
     return str(value)
 
 
-def test_the_search_table_names_real_flags_with_the_default_studys_values() -> None:
+def test_the_settings_table_is_the_one_the_declarations_make() -> None:
+    page = (ROOT / "docs" / "search.md").read_text()
+    inside = page.split(settings_table.BEGIN, 1)[1].split(settings_table.END, 1)[0]
+    assert inside.strip() == settings_table.table(), (
+        "docs/search.md's settings table is stale: run python -m search.settings_table --write"
+    )
+
+
+def test_every_study_key_is_declared_with_its_help_and_in_the_table() -> None:
+    keys = {f.name for f in fields(StudyConfig)} - {"name", "studies_dir", "vertex"}
+    keys |= {f"vertex.{f.name}" for f in fields(VertexSettings)}
+    found = {s.key: s for s in declared(StudyConfig)}
+    assert set(found) == keys
+    assert all(s.declared.help for s in found.values())
+    rows = _table(ROOT / "docs" / "search.md", "flag (study key)")
+    assert len(rows) == len(keys)
+
+
+def test_every_declared_flag_is_a_flag_of_search_run_and_on_its_page() -> None:
     page = ROOT / "docs" / "search.md"
-    rows = _table(page, "flag (study key)")
     options = _long_options(run.build_parser())
-    config = load_study(DEFAULT_STUDY, {}, studies_dir=ROOT / "studies")
-    checked = 0
-    for first, cells in rows.items():
-        flags = _flags(first)
-        assert flags and set(flags) <= options, f"{first}: not a flag of search.run"
-        default = cells[1].replace("`", "").split(" (")[0]
-        key = flags[0].removeprefix("--").replace("-", "_")
-        key = {"constraint": "constraints"}.get(key, key)
-        if default.startswith(("see ", "SQLite")):
-            continue  # a place, described
-        assert default == _shown(getattr(config, key)), f"{first}: the default study says so"
-        checked += 1
-    assert checked >= 15
-    # every flag of the command is on its page, in the table or in the sentence after it
+    flags = {s.flag for s in declared(StudyConfig) if s.flag}
+    assert flags <= options, flags - options
     missing = {o for o in options - COMMON if f"`{o}`" not in page.read_text()}
     assert not missing, f"search.run flags not in docs/search.md: {sorted(missing)}"
 
 
-def test_the_search_table_lists_the_values_the_code_takes() -> None:
+def test_the_table_names_the_default_studys_values() -> None:
     rows = _table(ROOT / "docs" / "search.md", "flag (study key)")
-    text = {_flags(first)[0]: " | ".join(cells[1:]) for first, cells in rows.items()}
+    config = load_study(DEFAULT_STUDY, {}, studies_dir=ROOT / "studies")
+    assert rows["`--retrain-epochs`"][1].startswith(f"{config.retrain_epochs} ")
+    assert rows["`--budget`"][1].startswith(f"`{config.budget}`")
+    assert rows["`--tta` / `--no-tta`"][1].startswith("on" if config.tta else "off")
+
+
+def test_the_help_lists_the_values_the_code_takes() -> None:
+    text = {s.key: s.declared.help + s.declared.doc for s in declared(StudyConfig)}
     for name, engine in ENGINES.items():
-        assert f"`{name}`" in text["--engine"]
+        assert name in text["engine"]
         for algorithm in engine.algorithms:
-            assert f"`{algorithm}`" in text["--algorithm"], algorithm
+            assert algorithm in text["algorithm"], algorithm
         for pruner in engine.pruners:
-            assert f"`{pruner}`" in text["--pruner"], pruner
+            assert pruner in text["pruner"], pruner
     for objective in OBJECTIVES:
-        assert f"`{objective}`" in text["--objectives"], objective
+        assert objective in text["objectives"], objective
     for tracker in TRACKERS:
-        assert f"`{tracker}`" in text["--tracking"], tracker
+        assert tracker in text["tracking"], tracker
 
 
 def test_the_trainer_table_names_real_flags_with_the_parsers_defaults() -> None:

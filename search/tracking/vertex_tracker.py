@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,11 +91,11 @@ def open_tracker(config: StudyConfig, *, create: bool = True) -> VertexTracker:
     import google.auth
     from google.auth.exceptions import DefaultCredentialsError
 
-    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    project = config.vertex.project_or_environment()
     if not project:
         raise CloudError(
-            "tracking vertex needs a Google Cloud project: pass --project, set project in the "
-            "study, or set GOOGLE_CLOUD_PROJECT."
+            "tracking vertex needs a Google Cloud project: pass --project, set "
+            "`vertex: {project: ...}` in the study, or set GOOGLE_CLOUD_PROJECT."
         )
     try:
         google.auth.default()
@@ -107,9 +106,9 @@ def open_tracker(config: StudyConfig, *, create: bool = True) -> VertexTracker:
         ) from error
     return VertexTracker(
         project=project,
-        location=config.location,
-        experiment=config.experiment or config.name,
-        tensorboard=config.tensorboard,
+        location=config.vertex.location,
+        experiment=config.vertex.experiment or config.name,
+        tensorboard=config.vertex.tensorboard,
     )
 
 

@@ -9,7 +9,6 @@ settings and Vertex's ``--<param>=<value>``, exports to its own ``AIP_MODEL_DIR`
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,9 +25,9 @@ def build_parser() -> cli.StudyParser:
     )
     parser.add_argument("--image", help="the training container's image URI")
     parser.add_argument("--base-output-dir", help="gs:// folder for the trials")
-    parser.study_flag("--project", help="Google Cloud project (default $GOOGLE_CLOUD_PROJECT)")
-    parser.study_flag("--location", help="region (default: the study's, us-central1)")
-    parser.study_flag("--trials", type=int, help="max_trial_count (default: the study's trials)")
+    parser.settings_flags(
+        "project", "location", "trials", trials="max_trial_count (default: the study's trials)"
+    )
     parser.add_argument("--parallel-trials", type=int, default=3, help="(%(default)s)")
     parser.add_argument("--max-failed-trials", type=int, default=5, help="(%(default)s)")
     parser.add_argument("--algorithm", default="bayesian", choices=sorted(ALGORITHMS))
@@ -37,21 +36,18 @@ def build_parser() -> cli.StudyParser:
     parser.add_argument("--accelerator-count", type=int, default=0)
     parser.add_argument("--service-account", help="the service account the trials run as")
     parser.add_argument("--display-name", default="", help="(default: the study's name)")
-    parser.study_flag("--epochs", type=int, help="the most epochs of one trial")
-    parser.study_flag("--subset", type=int, help="training images per trial")
-    parser.study_flag("--validation-size", type=int)
-    parser.study_flag("--seed", type=int)
-    parser.study_flag(
-        "--data-dir", help="Fashion-MNIST in Cloud Storage (gs://...), if not baked in"
-    )
-    parser.study_flag(
-        "--experiment", help="each trial logs a run of this Vertex AI Experiments experiment"
-    )
-    parser.study_flag(
-        "--objectives",
-        metavar="A,B",
-        help="the job's metrics, the primary first, each reported by the trainer (default: "
-        "the study's, val_accuracy)",
+    parser.settings_flags(
+        "epochs",
+        "subset",
+        "validation_size",
+        "seed",
+        "data_dir",
+        "experiment",
+        "objectives",
+        data_dir="Fashion-MNIST in Cloud Storage (gs://...), if not baked in",
+        experiment="each trial logs a run of this Vertex AI Experiments experiment",
+        objectives="the job's metrics, the primary first, each reported by the trainer "
+        "(default: the study's, val_accuracy)",
     )
     parser.add_argument("--dry-run", action="store_true", help="print the job spec, send nothing")
     custom = parser.add_argument_group("one custom training job (instead of a tuning job)")
@@ -93,7 +89,7 @@ def _body(config: StudyConfig, args: argparse.Namespace) -> None:
         submit,
     )
 
-    project = config.project or os.environ.get("GOOGLE_CLOUD_PROJECT")
+    project = config.vertex.project_or_environment()
     if not project and not args.dry_run:
         raise CloudError("No Google Cloud project: pass --project or set GOOGLE_CLOUD_PROJECT.")
     if args.register:
@@ -108,7 +104,7 @@ def _body(config: StudyConfig, args: argparse.Namespace) -> None:
         image_uri=args.image,
         base_output_dir=args.base_output_dir,
         project=project or DRY_RUN_PROJECT,
-        location=config.location,
+        location=config.vertex.location,
         trials=config.trials,
         parallel_trials=args.parallel_trials,
         max_failed_trials=args.max_failed_trials,
@@ -162,7 +158,7 @@ def _fetch(args: argparse.Namespace, config: StudyConfig, project: str) -> None:
     from search.results.table import format_table, study_table, write_table
     from search.vertex.fetch import fetch
 
-    path = fetch(config, args.fetch, project=project, location=config.location)
+    path = fetch(config, args.fetch, project=project, location=config.vertex.location)
     records = read_study(config)
     table = study_table(config, records)
     write_table(config, table)
@@ -179,7 +175,7 @@ def _register(args: argparse.Namespace, config: StudyConfig, project: str) -> No
             study=config.name,
             run_name=args.run_name,
             project=project,
-            location=config.location,
+            location=config.vertex.location,
             parent_model=args.parent_model,
             display_name=args.display_name,
             **({"serving_image": args.serving_image} if args.serving_image else {}),

@@ -76,8 +76,8 @@ def container_args(config: StudyConfig) -> list[str]:
         args.append(f"--subset={config.subset}")
     if config.data_dir:
         args.append(f"--data-dir={config.data_dir}")
-    if config.experiment:
-        args.append(f"--experiment={config.experiment}")
+    if config.vertex.experiment:
+        args.append(f"--experiment={config.vertex.experiment}")
     return [*args, *fixed_args(config.search_space())]
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from model_space import CNN_SPACE, Choice, Float, Int
 from search.study_config import STUDIES_DIR, StudyConfig, StudyError, load_study
+from search.testing.studies import write_study
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,3 +136,33 @@ def test_the_default_study_starts_from_its_baseline_within_the_hour() -> None:
     first, *strongest = config.enqueued_points()
     assert first == config.search_space().defaults()  # the seed configuration
     assert strongest and config.tta
+
+
+def test_the_vertex_section_is_read_and_its_flags_override_it(studies_dir: Path) -> None:
+    write_study(
+        studies_dir, "cloud", tracking="none", vertex={"project": "p", "location": "europe-west4"}
+    )
+    config = load_study("cloud", studies_dir=studies_dir)
+    assert (config.vertex.project, config.vertex.location) == ("p", "europe-west4")
+    assert config.vertex.experiment is None
+    flagged = load_study("cloud", {"project": "q", "experiment": "e"}, studies_dir=studies_dir)
+    assert (flagged.vertex.project, flagged.vertex.location) == ("q", "europe-west4")
+    assert flagged.vertex.experiment == "e"
+    assert load_study("tiny", studies_dir=studies_dir).vertex.location == "us-central1"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"project": "p"}, r"project is a key of the study's vertex: section"),
+        ({"vertex": {"region": "x"}}, r"Unknown vertex key\(s\) \['region'\]"),
+        ({"vertex": "p"}, "vertex must be a mapping of its keys"),
+        ({"vertex": {"project": 3}}, "vertex.project must be a string or null, but got 3"),
+    ],
+)
+def test_a_misplaced_or_wrong_vertex_key_is_named(
+    studies_dir: Path, settings: dict, message: str
+) -> None:
+    write_study(studies_dir, "cloud", **settings)
+    with pytest.raises(StudyError, match=message):
+        load_study("cloud", studies_dir=studies_dir)
