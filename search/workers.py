@@ -3,9 +3,9 @@ parent that shows the progress, forwards Ctrl-C and SIGTERM, and retrains the be
 
 Each worker is ``python -m search.run`` itself with ``--no-retrain``: the engine's study lock
 (a file lock for SQLite, an advisory lock for PostgreSQL) makes "count the trials, start one"
-atomic, so together they run exactly ``trials``. One GPU holds many small trials at once (four
-seed-sized trials on an H100 cost 1.35 times one), and XLA compiles on the CPU cores in
-parallel; on a CPU the cores are split between the workers.
+atomic, so together they run exactly ``trials``. One GPU holds many small trials at once, and
+XLA compiles on the CPU cores in parallel (the figures: docs/performance.md); on a CPU the
+cores are split between the workers.
 """
 
 from __future__ import annotations

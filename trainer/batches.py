@@ -89,11 +89,11 @@ def untuned(dataset: Any) -> Any:
 
     At the end of a fit its iterator is destroyed, and the destructor waits for the autotuning
     thread ("tf_data_model", ``RootDataset::Iterator``) to finish its optimisation pass: that
-    sat 9 to 53 s now and then, more often on a busy CPU (py-spy's native stacks, 2026-12-04:
+    sat for tens of seconds now and then, more often on a busy CPU (py-spy's native stacks:
     ``~IteratorResource`` > ``RootDataset::Iterator::~Iterator`` >
     ``UnboundedThreadPool::LogicalThreadWrapper::~LogicalThreadWrapper`` under ``model.fit``'s
-    return; ``bench/stall_catch.py``). The pipelines here are fixed (a gather, a prefetch of 2):
-    nothing to tune."""
+    return; ``bench/stall_catch.py``; the figures: docs/performance.md). The pipelines here are
+    fixed (a gather, a prefetch of 2): nothing to tune."""
     import tensorflow as tf
 
     options = tf.data.Options()

@@ -1,11 +1,10 @@
 """The training precision: Keras's global dtype policy, chosen once per process.
 
 ``mixed_bfloat16`` computes convolutions and dense layers in bfloat16 with float32 weights.
-It pays on CPUs with AMX-BF16 (1.23x per steady epoch for the 2-convolution 32-64-128 model,
-same accuracy) and on GPUs of compute capability 8.0 or more; on CPUs with AVX512-BF16 but no
-AMX it ran 1.37x slower (shared/DESIGN.md, 2026-12). So ``auto`` takes bfloat16 only where
-``amx_bf16`` is among the CPU's flags or such a GPU is present, float32 elsewhere, and logs the
-choice.
+It pays on CPUs with AMX-BF16 and on GPUs of compute capability 8.0 or more; on CPUs with
+AVX512-BF16 but no AMX it ran slower (the figures: docs/performance.md). So ``auto`` takes
+bfloat16 only where ``amx_bf16`` is among the CPU's flags or such a GPU is present, float32
+elsewhere, and logs the choice.
 
 The model's input scaling, its augmentation and its softmax output stay float32 whatever the
 policy (see ``model_space.cnn``), and the served model is rebuilt in float32
