@@ -269,6 +269,9 @@ def test_bad_input_is_one_line_naming_the_value_and_the_fix(
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("error:") or ": error:" in line]
     assert len(lines) == 1, err[-2000:]
+    # nothing but that line (argparse's refusals keep their usage line above it)
+    others = [line for line in err.splitlines() if line.strip() and line not in lines]
+    assert all(line.startswith("usage:") or line.startswith(" ") for line in others), err[-2000:]
     for words in case.says:
         assert words.replace("{tmp}", str(folder)) in lines[0], lines[0]
     assert SECRET not in err
