@@ -54,11 +54,12 @@ class StudyParser(OneLineParser):
             if found.flag is None:
                 raise ValueError(f"study key {key} has no flag")
             title = settings.GROUPS[found.declared.group]
-            group = self._groups.get(title) or self._groups.setdefault(
-                title, self.add_argument_group(title)
-            )
+            if title not in self._groups:
+                self._groups[title] = self.add_argument_group(title)
             self.study_flag(
-                found.flag, group=group, **settings.flag_options(found, help_of.get(key))
+                found.flag,
+                group=self._groups[title],
+                **settings.flag_options(found, help_of.get(key)),
             )
 
     def study_flag(self, *flags: str, group: Any = None, **kwargs: Any) -> None:

@@ -1,17 +1,18 @@
 """One declaration per study setting: its default, its help and its flag, in the field of the
 dataclass that holds it (``StudyConfig``, or a plug-in's section such as ``vertex:``).
 
-The commands' flags are made from these declarations (``add_flags``), and so is the settings
-table of docs/search.md (``search.settings_table``), so the flag, its help, the table and the
-default cannot disagree. A section (a field whose value is a dataclass of settings) is one
-mapping in a study file, validated by the plug-in that owns it; its flags keep their short names
-(``--project`` sets ``vertex.project``).
+The commands' flags are made from these declarations (``StudyParser.settings_flags`` in
+``search.cli``), and so is the settings table of docs/search.md (``search.settings_table``), so
+the flag, its help, the table and the default cannot disagree. A section (a field whose value
+is a dataclass of settings) is one mapping in a study file, validated by the plug-in that owns
+it; its flags keep their short names (``--project`` sets ``vertex.project``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -84,8 +85,10 @@ def _members(annotation: Any) -> tuple[Any, ...]:
     return (annotation,)
 
 
+@functools.cache
 def sections(cls: type) -> dict[str, type]:
-    """The fields of ``cls`` that are sections: their names and the dataclass each holds."""
+    """The fields of ``cls`` that are sections: their names and the dataclass each holds (read
+    once per class: every command start and every study load asks)."""
     hints = get_type_hints(cls)
     return {
         f.name: hints[f.name]
@@ -136,6 +139,7 @@ def flag_options(found: Setting, help_of: str | None = None) -> dict[str, Any]:
     return options
 
 
+@functools.cache
 def by_flag_key(cls: type) -> dict[str, Setting]:
     """``cls``'s settings by the key their flag sets (a section's by their own name)."""
     return {s.name: s for s in declared(cls)}

@@ -64,8 +64,9 @@ def table(config: StudyConfig | None = None) -> str:
     config = config or load_study(DEFAULT_STUDY, {}, studies_dir=SHIPPED_STUDIES)
     rows = [HEADER]
     for found in declared(StudyConfig):
-        value = shown(_value(config, found))
-        if _value(config, found) != found.default:
+        here = _value(config, found)
+        value = shown(here)
+        if here != found.default:
             value += f" ({shown(found.default)} in a study without the key)"
         text = (found.declared.help + found.declared.doc).replace("|", "\\|")
         rows.append(f"| {_first_cell(found)} | {value} | {text} |")

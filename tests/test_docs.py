@@ -57,17 +57,6 @@ def _long_options(parser: argparse.ArgumentParser) -> set[str]:
     }
 
 
-def _shown(value: object) -> str:
-    """A trainer default as the tables write it."""
-    if value is True:
-        return "on"
-    if value is False:
-        return "off"
-    if value is None or value == ():
-        return "none"
-    return str(value)
-
-
 def test_the_settings_table_is_the_one_the_declarations_make() -> None:
     page = (ROOT / "docs" / "search.md").read_text()
     inside = page.split(settings_table.BEGIN, 1)[1].split(settings_table.END, 1)[0]
@@ -127,7 +116,8 @@ def test_the_trainer_table_names_real_flags_with_the_parsers_defaults() -> None:
         flag = first.strip("`")
         assert flag in defaults, f"{flag}: not a flag of trainer.train"
         shown = cells[2].strip("`")
-        assert shown == _shown(defaults[flag]) or float(shown) == float(defaults[flag]), flag
+        default = settings_table.shown(defaults[flag]).strip("`")
+        assert shown == default or float(shown) == float(defaults[flag]), flag
 
 
 LINK = re.compile(r"\]\(([^)#\s]*)(#[^)\s]*)?\)")
