@@ -328,7 +328,8 @@ def test_verbose_keeps_the_backends_start_up_notices(folder: Path) -> None:
         capture_output=True, text=True, timeout=300, check=False, env=env,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr[-2000:]
-    # absl's notice comes on every CPU; oneDNN's only where TensorFlow turns oneDNN on (not on
-    # a CPU without AVX-512, such as an AMD EPYC of this project's CI pool)
+    # both on every CPU: trainer.startup turns oneDNN on where TensorFlow would not (no
+    # AVX-512, such as an AMD EPYC of this project's CI pool)
     assert "All log messages before absl::InitializeLog() is called" in done.stderr
+    assert "oneDNN custom operations are on" in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("error:")

@@ -7,6 +7,8 @@ opened with them. ``import_backend`` imports Keras with the process's stderr (fi
 2, where the C++ code writes) going to a temporary file, then writes back everything but those
 two notices: a real warning of the import still shows. With ``TRAINER_BACKEND_NOTICES=1``
 (what a command's ``-v`` sets) nothing is left out.
+
+It also turns TensorFlow's oneDNN kernels on where TensorFlow leaves them off (``ONEDNN_ENV``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ NOTICES = (
     "All log messages before absl::InitializeLog() is called are written to STDERR",
     "oneDNN custom operations are on",
 )
+#: TensorFlow turns its oneDNN CPU kernels on by itself only on CPUs it picks (AVX-512 VNNI or
+#: BF16, AMX); elsewhere, such as an AMD EPYC with AVX2 and no AVX-512, it uses Eigen's, which
+#: trained the default study's models about 1.3 times slower there (``bench/onednn.py``,
+#: docs/performance.md). ``import_backend`` sets it to "1" unless it is set already: a user's
+#: ``TF_ENABLE_ONEDNN_OPTS=0`` still wins. It is read once, when TensorFlow is imported.
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 
 
 def import_backend() -> None:
@@ -46,6 +54,7 @@ def import_backend() -> None:
 def _import_keras() -> None:
     if "keras" in sys.modules:
         return
+    os.environ.setdefault(ONEDNN_ENV, "1")
     if os.environ.get(NOTICES_ENV) == "1":
         importlib.import_module("keras")
         return
