@@ -15,11 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 
-SETTINGS = ("0", "1")
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+SETTINGS = ("0", "1")  # the first is the baseline
 
 
 def child(name: str, images: int, epochs: int, seed: int) -> None:
@@ -42,45 +42,34 @@ def child(name: str, images: int, epochs: int, seed: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=12_000, help="training images")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=42)
+    from precision import CONFIGURATIONS, arguments, side_by_side  # beside this file
+
+    parser = arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.images, args.epochs, args.seed)
         return
-    from precision import CONFIGURATIONS
 
     from trainer.precision import cpu_flags
 
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2")))
     print("CPU flags:", ", ".join(flags) or "none", flush=True)
     for name in CONFIGURATIONS:
-        epochs: dict[str, list[float]] = {s: [] for s in SETTINGS}
-        accuracy: dict[str, list[float]] = {s: [] for s in SETTINGS}
+        epochs: dict[str, list[float]] = {f"{ONEDNN}={s}": [] for s in SETTINGS}
+        accuracy: dict[str, list[float]] = {f"{ONEDNN}={s}": [] for s in SETTINGS}
         for _ in range(args.repeats):
             for setting in SETTINGS:
                 command = [sys.executable, __file__, "--child", name]
                 for flag in ("images", "epochs", "seed"):
                     command += [f"--{flag}", str(getattr(args, flag))]
-                env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": setting}
+                env = {**os.environ, ONEDNN: setting}
                 done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
-                epochs[setting].extend(figures["epochs"])
-                accuracy[setting].append(figures["accuracy"])
-                print(f"  {name} oneDNN {setting}: {figures}", flush=True)
-        base = statistics.median(epochs["0"])
-        for setting in SETTINGS:
-            steady = statistics.median(epochs[setting])
-            print(
-                f"{name:18} TF_ENABLE_ONEDNN_OPTS={setting} steady epoch {steady:6.1f} s  "
-                f"speed x{base / steady:4.2f}  test accuracy "
-                f"{statistics.fmean(accuracy[setting]):.4f}",
-                flush=True,
-            )
+                epochs[f"{ONEDNN}={setting}"].extend(figures["epochs"])
+                accuracy[f"{ONEDNN}={setting}"].append(figures["accuracy"])
+                print(f"  {name} {ONEDNN}={setting}: {figures}", flush=True)
+        side_by_side(name, epochs, accuracy)
 
 
 if __name__ == "__main__":

@@ -45,13 +45,17 @@ CONFIGURATIONS = {
 POLICIES = ("float32", "mixed_bfloat16")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The side-by-side benches' flags: training images, epochs, repeats, seed."""
     parser.add_argument("--images", type=int, default=12_000, help="training images")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0])).parse_args()
     flags = precision.cpu_flags()
     print(
         "CPU bfloat16 flags:",
@@ -74,14 +78,22 @@ def main() -> None:
                 served = served_model(model, tta=False)
                 accuracy[policy].append(evaluate(served, splits.x_test, splits.y_test).accuracy)
                 print(f"  {name} {policy}: {time.perf_counter() - started:.0f} s", flush=True)
-        base = statistics.median(epochs["float32"])
-        for policy in POLICIES:
-            steady = statistics.median(epochs[policy])
-            print(
-                f"{name:18} {policy:15} steady epoch {steady:6.1f} s  "
-                f"speed x{base / steady:4.2f}  test accuracy "
-                f"{statistics.fmean(accuracy[policy]):.4f}"
-            )
+        side_by_side(name, epochs, accuracy)
+
+
+def side_by_side(
+    name: str, epochs: dict[str, list[float]], accuracy: dict[str, list[float]]
+) -> None:
+    """One line per variant (keyed by its label, the first the baseline): the median steady
+    epoch, its speed against the baseline's, the mean test accuracy."""
+    base = statistics.median(next(iter(epochs.values())))
+    for label, seconds in epochs.items():
+        steady = statistics.median(seconds)
+        print(
+            f"{name:18} {label:24} steady epoch {steady:6.1f} s  "
+            f"speed x{base / steady:4.2f}  test accuracy {statistics.fmean(accuracy[label]):.4f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

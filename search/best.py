@@ -15,12 +15,13 @@ import keras
 from model_space import run_name
 from model_space.tta import served_model
 from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Throughput
+from search.budget_stop import StopAtBudget
 from search.contract import TrialRecord
 from search.engines import BestTrial
 from search.ensemble import Member, ensemble_allowed, members, plan
 from search.study_config import StudyConfig
 from search.tracking import RunState, Tracker
-from search.trial import EpochTracking, StopAtBudget, TrialRunner
+from search.trial import EpochTracking, TrialRunner
 from trainer import interrupts, storage
 from trainer.data import CLASS_NAMES, FashionMnist
 from trainer.evaluate import evaluate
@@ -109,7 +110,7 @@ def retrain_best(
             return []
         later = sum(epochs * seconds for seconds in epoch_seconds[index:count])
         reserve = (count - index + 1) * RETRAIN_OVERHEAD_SECONDS + SAFETY * later
-        return [StopAtBudget(runner.budget, reserve)]
+        return [StopAtBudget(runner.budget, reserve, anneal=True)]
 
     try:
         job = train_job(

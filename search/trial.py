@@ -22,6 +22,7 @@ import keras
 
 from model_space import run_name
 from search.budget import SAFETY, Budget, Throughput, retrain_seconds
+from search.budget_stop import StopAtBudget
 from search.failures import is_trial_failure
 from search.study_config import StudyConfig
 from search.tail_watch import DUMP_AFTER_SECONDS, WARN_AFTER_SECONDS, TailWatch
@@ -364,23 +365,3 @@ class EpochTracking(keras.callbacks.Callback):
         """Logs the epochs a checkpoint brought back, so the run holds each epoch once."""
         for index in range(len(history.get("loss", []))):
             self.on_epoch_end(index, {k: v[index] for k, v in history.items() if index < len(v)})
-
-
-class StopAtBudget(keras.callbacks.Callback):
-    """Stops training at an epoch's end when one more epoch would leave less than ``reserve``
-    seconds of the budget (the time the retrain needs). ``stopped`` tells afterwards."""
-
-    def __init__(self, budget: Budget, reserve: float) -> None:
-        super().__init__()
-        self.budget = budget
-        self.reserve = reserve
-        self.stopped = False
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if epoch + 1 >= self.params.get("epochs", math.inf):
-            return
-        last_epoch = float((logs or {}).get("epoch_seconds", 0.0))
-        if self.budget.left() - SAFETY * last_epoch < self.reserve:
-            logger.info("the time budget is spent: training stops after epoch %d", epoch + 1)
-            self.stopped = True
-            self.model.stop_training = True

@@ -11,9 +11,9 @@ import pytest
 import search.trial
 from model_space import CNN_SPACE, build_cnn
 from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Budget, Throughput, parse_duration
+from search.budget_stop import StopAtBudget
 from search.study_config import StudyError
 from search.study_run import run_study
-from search.trial import StopAtBudget
 from tests.search.conftest import tiny_config
 from trainer.fit import compile_model, fit
 
@@ -86,6 +86,40 @@ def test_a_running_fit_stops_when_one_more_epoch_would_eat_the_reserve(small_spl
     # 60 fake seconds left after epoch 1 (more than the reserve and a real epoch of a few
     # seconds), 20 after epoch 2: less than the reserve, so training stops there
     assert stop.stopped and result.epochs_run == 2
+
+
+def fit_under_budget(small_splits, anneal: bool) -> tuple[StopAtBudget, object]:
+    """A 6-epoch fit of the seed CNN whose epochs each take 40 fake seconds of a 200-second
+    budget that keeps a reserve of 30."""
+    clock = FakeClock()
+    budget = Budget(200, clock=clock)
+
+    class Tick(search.trial.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            clock.now += 40
+            if logs is not None:
+                logs["epoch_seconds"] = 40.0
+
+    params = {**CNN_SPACE.defaults(), "augmentation": 0.0, "batch_size": 128}
+    model = build_cnn(params, seed=0)
+    compile_model(model, params, total_steps=6 * (1000 // 128))
+    stop = StopAtBudget(budget, reserve=30, anneal=anneal)
+    return stop, fit(model, small_splits, params, epochs=6, callbacks=[Tick(), stop])
+
+
+@pytest.mark.slow
+def test_the_retrain_ends_annealed_when_fewer_epochs_fit_than_planned(small_splits) -> None:
+    """After epoch 1, 130 s of room hold 2 more epochs of 40 x SAFETY s, not 5: the schedule
+    moves on by 3 epochs, training stops after epoch 3 with the learning rate at its end (0),
+    not mid-cosine as a plain stop leaves it (after epoch 4, the last that fitted)."""
+    stop, annealed = fit_under_budget(small_splits, anneal=True)
+    assert stop.stopped and annealed.epochs_run == 3  # type: ignore[attr-defined]
+    rates = annealed.history["learning_rate"]  # type: ignore[attr-defined]
+    peak = CNN_SPACE.defaults()["learning_rate"]
+    assert rates[-1] < 1e-6 * peak and rates[1] < rates[0]
+    cut, plain = fit_under_budget(small_splits, anneal=False)
+    assert cut.stopped and plain.epochs_run == 4  # type: ignore[attr-defined]
+    assert plain.history["learning_rate"][-1] > 0.1 * peak  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow

@@ -1,0 +1,78 @@
+"""The time budget inside a running fit: stop in time, and (for the retrain) end annealed.
+
+A trial stops at an epoch's end when one more epoch would eat the retrain's reserve. The retrain
+does more: its epochs were planned from a trial's measured speed, and a 2-core machine's speed
+drifts by 30% or more within a search (the default command on an AMD EPYC, 2026-12-07: a trial
+measured 84 s a retrain epoch, the retrain ran 105-124 s), so it may find at an epoch's end that
+fewer of its planned epochs fit than it has left. Cut there, its learning rate would still be
+mid-cosine (that run stopped at epoch 17 of 20 with the rate at 8% of its peak). With
+``anneal``, the schedule moves on instead, at that epoch's end, by the epochs that no longer
+fit (``optimizer.iterations``, which the schedule reads, is advanced by their steps: one drop of
+the rate), and training stops after the last epoch that fits, with the rate at zero as planned.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import keras
+
+from search.budget import SAFETY, Budget
+
+logger = logging.getLogger(__name__)
+
+
+class StopAtBudget(keras.callbacks.Callback):
+    """Stops training at an epoch's end when one more epoch would leave less than ``reserve``
+    seconds of the budget (the time the retrain needs); with ``anneal``, also moves the
+    learning-rate schedule on so that it ends with the last epoch that fits. ``stopped`` tells
+    afterwards whether the budget cut any epoch."""
+
+    def __init__(self, budget: Budget, reserve: float, anneal: bool = False) -> None:
+        super().__init__()
+        self.budget = budget
+        self.reserve = reserve
+        self.anneal = anneal
+        self.stopped = False
+        #: the epoch (counted from 1) that the schedule now ends with
+        self.last_epoch: float = math.inf
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.last_epoch = self.params.get("epochs") or math.inf
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        done = epoch + 1
+        if done >= self.last_epoch:
+            if done < (self.params.get("epochs") or math.inf):
+                logger.info(
+                    "the shortened schedule is complete: training stops after epoch %d", done
+                )
+                self.model.stop_training = True
+            return
+        seconds = SAFETY * float((logs or {}).get("epoch_seconds", 0.0))
+        room = self.budget.left() - self.reserve
+        if room < seconds:
+            logger.info("the time budget is spent: training stops after epoch %d", done)
+            self.stopped = True
+            self.model.stop_training = True
+            return
+        remaining = self.last_epoch - done
+        fit = math.floor(room / seconds) if seconds > 0 else remaining
+        if not self.anneal or fit >= remaining:
+            return
+        steps = self.params.get("steps") or int(self.model.optimizer.iterations.numpy()) // done
+        skipped = int(remaining - fit)
+        self.model.optimizer.iterations.assign(self.model.optimizer.iterations + skipped * steps)
+        self.last_epoch = done + fit
+        self.stopped = True
+        logger.info(
+            "the time budget holds %d more epoch(s) of about %.0f s, not %d: the learning-rate "
+            "schedule moves on by %d epoch(s) and ends with epoch %d",
+            fit,
+            seconds / SAFETY,
+            remaining,
+            skipped,
+            self.last_epoch,
+        )
