@@ -18,8 +18,10 @@ import os
 import subprocess
 import sys
 
-ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+from trainer.startup import ONEDNN_ENV
+
 SETTINGS = ("0", "1")  # the first is the baseline
+LABELS = {setting: f"{ONEDNN_ENV}={setting}" for setting in SETTINGS}
 
 
 def child(name: str, images: int, epochs: int, seed: int) -> None:
@@ -56,19 +58,19 @@ def main() -> None:
     flags = sorted(f for f in cpu_flags() if f.startswith(("avx512", "amx", "avx2")))
     print("CPU flags:", ", ".join(flags) or "none", flush=True)
     for name in CONFIGURATIONS:
-        epochs: dict[str, list[float]] = {f"{ONEDNN}={s}": [] for s in SETTINGS}
-        accuracy: dict[str, list[float]] = {f"{ONEDNN}={s}": [] for s in SETTINGS}
+        epochs: dict[str, list[float]] = {label: [] for label in LABELS.values()}
+        accuracy: dict[str, list[float]] = {label: [] for label in LABELS.values()}
         for _ in range(args.repeats):
             for setting in SETTINGS:
                 command = [sys.executable, __file__, "--child", name]
                 for flag in ("images", "epochs", "seed"):
                     command += [f"--{flag}", str(getattr(args, flag))]
-                env = {**os.environ, ONEDNN: setting}
+                env = {**os.environ, ONEDNN_ENV: setting}
                 done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
                 figures = json.loads(done.stdout.strip().splitlines()[-1])
-                epochs[f"{ONEDNN}={setting}"].extend(figures["epochs"])
-                accuracy[f"{ONEDNN}={setting}"].append(figures["accuracy"])
-                print(f"  {name} {ONEDNN}={setting}: {figures}", flush=True)
+                epochs[LABELS[setting]].extend(figures["epochs"])
+                accuracy[LABELS[setting]].append(figures["accuracy"])
+                print(f"  {name} {LABELS[setting]}: {figures}", flush=True)
         side_by_side(name, epochs, accuracy)
 
 

@@ -3,7 +3,7 @@
 A trial stops at an epoch's end when one more epoch would eat the retrain's reserve. The retrain
 does more: its epochs were planned from a trial's measured speed, and a 2-core machine's speed
 drifts by 30% or more within a search (the default command on an AMD EPYC, 2026-12-07: a trial
-measured 84 s a retrain epoch, the retrain ran 105-124 s), so it may find at an epoch's end that
+measured 84 s a retrain epoch, the retrain ran 104-124 s), so it may find at an epoch's end that
 fewer of its planned epochs fit than it has left. Cut there, its learning rate would still be
 mid-cosine (that run stopped at epoch 17 of 20 with the rate at 8% of its peak). With
 ``anneal``, the schedule moves on instead, at that epoch's end, by the epochs that no longer
@@ -58,13 +58,16 @@ class StopAtBudget(keras.callbacks.Callback):
             self.stopped = True
             self.model.stop_training = True
             return
+        if not self.anneal:
+            return
         remaining = self.last_epoch - done
         fit = math.floor(room / seconds) if seconds > 0 else remaining
-        if not self.anneal or fit >= remaining:
+        if fit >= remaining:
             return
-        steps = self.params.get("steps") or int(self.model.optimizer.iterations.numpy()) // done
+        iterations = self.model.optimizer.iterations
+        steps = self.params.get("steps") or int(keras.ops.convert_to_numpy(iterations)) // done
         skipped = int(remaining - fit)
-        self.model.optimizer.iterations.assign(self.model.optimizer.iterations + skipped * steps)
+        iterations.assign_add(skipped * steps)
         self.last_epoch = done + fit
         self.stopped = True
         logger.info(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+from trainer.startup import ONEDNN_ENV  # the standard library only: no backend is loaded
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # as every command sets it before TensorFlow loads (trainer.startup), for the tests that import
 # Keras themselves and the processes they start
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault(ONEDNN_ENV, "1")
 
 import pytest
 
