@@ -9,6 +9,8 @@ mid-cosine (that run stopped at epoch 17 of 20 with the rate at 8% of its peak).
 ``anneal``, the schedule moves on instead, at that epoch's end, by the epochs that no longer
 fit (``optimizer.iterations``, which the schedule reads, is advanced by their steps: one drop of
 the rate), and training stops after the last epoch that fits, with the rate at zero as planned.
+The fit's ``params["epochs"]`` (shared by its callbacks) then holds that epoch, so the epoch log
+line counts and times what is left of the shortened fit, not of the plan.
 """
 
 from __future__ import annotations
@@ -38,14 +40,15 @@ class StopAtBudget(keras.callbacks.Callback):
         self.stopped = False
         #: the epoch (counted from 1) that the schedule now ends with
         self.last_epoch: float = math.inf
+        self._planned: float = math.inf
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.last_epoch = self.params.get("epochs") or math.inf
+        self._planned = self.last_epoch = self.params.get("epochs") or math.inf
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         done = epoch + 1
         if done >= self.last_epoch:
-            if done < (self.params.get("epochs") or math.inf):
+            if done < self._planned:
                 logger.info(
                     "the shortened schedule is complete: training stops after epoch %d", done
                 )
@@ -69,6 +72,7 @@ class StopAtBudget(keras.callbacks.Callback):
         skipped = int(remaining - fit)
         iterations.assign_add(skipped * steps)
         self.last_epoch = done + fit
+        self.params["epochs"] = self.last_epoch
         self.stopped = True
         logger.info(
             "the time budget holds %d more epoch(s) of about %.0f s, not %d: the learning-rate "

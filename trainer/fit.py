@@ -249,7 +249,11 @@ class EarlyStoppingOnDevice(keras.callbacks.Callback):
 
 class EpochLog(keras.callbacks.Callback):
     """Logs one line per epoch and adds ``learning_rate``, ``epoch_seconds`` and
-    ``val_seconds`` (the part of the epoch spent validating) to its logs."""
+    ``val_seconds`` (the part of the epoch spent validating) to its logs.
+
+    The epoch count it shows and its time left come from the fit's ``params["epochs"]`` (one
+    dict shared by all the fit's callbacks), so a callback that shortens the fit (the retrain's
+    annealing budget stop) can say so there; ``epochs`` serves outside a fit."""
 
     def __init__(self, epochs: int) -> None:
         super().__init__()
@@ -282,7 +286,7 @@ class EpochLog(keras.callbacks.Callback):
             "epoch %d/%d  %.1fs  loss %.4f  accuracy %.4f  val_loss %.4f  val_accuracy %.4f"
             "  lr %.2e%s",
             epoch + 1,
-            self.epochs,
+            self._total(),
             logs["epoch_seconds"],
             logs.get("loss", math.nan),
             logs.get("accuracy", math.nan),
@@ -292,10 +296,14 @@ class EpochLog(keras.callbacks.Callback):
             self._left(epoch + 1),
         )
 
+    def _total(self) -> int:
+        return int((self.params or {}).get("epochs") or self.epochs)
+
     def _left(self, done: int) -> str:
         """``"  about 3m20s left"`` from the steady epochs so far (the first compiles)."""
-        if done >= self.epochs:
+        total = self._total()
+        if done >= total:
             return ""
         steady = self._epoch_seconds[1:] or self._epoch_seconds
-        seconds = round(sum(steady) / len(steady) * (self.epochs - done))
+        seconds = round(sum(steady) / len(steady) * (total - done))
         return f"  about {seconds // 60}m{seconds % 60:02d}s left"

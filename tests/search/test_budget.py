@@ -108,12 +108,19 @@ def fit_under_budget(small_splits, anneal: bool) -> tuple[StopAtBudget, object]:
 
 
 @pytest.mark.slow
-def test_the_retrain_ends_annealed_when_fewer_epochs_fit_than_planned(small_splits) -> None:
+def test_the_retrain_ends_annealed_when_fewer_epochs_fit_than_planned(
+    small_splits, caplog: pytest.LogCaptureFixture
+) -> None:
     """After epoch 1, 130 s of room hold 2 more epochs of 40 x SAFETY s, not 5: the schedule
     moves on by 3 epochs, training stops after epoch 3 with the learning rate at its end (0),
-    not mid-cosine as a plain stop leaves it (after epoch 4, the last that fitted)."""
-    stop, annealed = fit_under_budget(small_splits, anneal=True)
+    not mid-cosine as a plain stop leaves it (after epoch 4, the last that fitted). The epoch
+    lines after the anneal count and time the shortened fit: 2/3 with time left, 3/3 without."""
+    with caplog.at_level("INFO", logger="trainer.fit"):
+        stop, annealed = fit_under_budget(small_splits, anneal=True)
     assert stop.stopped and annealed.epochs_run == 3  # type: ignore[attr-defined]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/6", "2/3", "3/3"]
+    assert "left" in lines[1] and "left" not in lines[2]
     rates = annealed.history["learning_rate"]  # type: ignore[attr-defined]
     peak = CNN_SPACE.defaults()["learning_rate"]
     assert rates[-1] < 1e-6 * peak and rates[1] < rates[0]
