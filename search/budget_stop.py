@@ -38,12 +38,16 @@ class StopAtBudget(keras.callbacks.Callback):
         self.reserve = reserve
         self.anneal = anneal
         self.stopped = False
-        #: the epoch (counted from 1) that the schedule now ends with
-        self.last_epoch: float = math.inf
         self._planned: float = math.inf
 
+    @property
+    def last_epoch(self) -> float:
+        """The epoch (counted from 1) that the schedule now ends with: the fit's
+        ``params["epochs"]``, which the anneal shortens."""
+        return (self.params or {}).get("epochs") or math.inf
+
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._planned = self.last_epoch = self.params.get("epochs") or math.inf
+        self._planned = self.last_epoch
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         done = epoch + 1
@@ -71,8 +75,7 @@ class StopAtBudget(keras.callbacks.Callback):
         steps = self.params.get("steps") or int(keras.ops.convert_to_numpy(iterations)) // done
         skipped = int(remaining - fit)
         iterations.assign_add(skipped * steps)
-        self.last_epoch = done + fit
-        self.params["epochs"] = self.last_epoch
+        self.params["epochs"] = done + fit
         self.stopped = True
         logger.info(
             "the time budget holds %d more epoch(s) of about %.0f s, not %d: the learning-rate "
