@@ -246,7 +246,10 @@ def _worker_pid(parent: int, slot: int) -> int:
         ["pgrep", "-P", str(parent)], capture_output=True, text=True, check=True
     ).stdout.split()
     for child in children:
-        environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        try:
+            environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        except (ProcessLookupError, FileNotFoundError):
+            continue  # a short-lived child (not a worker) ended between pgrep and the read
         if any(entry.startswith(f"{WORKER_ENV}={slot}/".encode()) for entry in environ):
             return int(child)
     raise AssertionError(f"no worker {slot} among the children {children}")
