@@ -72,7 +72,7 @@ class Snapshots(keras.callbacks.Callback):
 
 class Averages(Snapshots):
     """Snapshots, and EMA copies of the weights updated after every step (a batch hook: Keras
-    then waits for each step, so the fit runs about 1.7 times slower on 2 CPU cores)."""
+    then waits for each step, and the fit runs slower)."""
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.ema = {
