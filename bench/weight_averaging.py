@@ -1,8 +1,8 @@
 """Weight averaging in the retrain, side by side in one fit: does EMA or SWA pay?
 
-One fit of the default study's strongest configuration through the trainer's ``train_model``
-(the retrain's recipe: all 50,000 training images, the same 10,000 validation images, seed
-42), watched by a callback that keeps, at no change to the training itself:
+One fit of the default study's strongest configuration (its second enqueued point) through the
+trainer's ``train_model`` with the retrain's recipe (all 50,000 training images, the study's
+validation images and seed), watched by a callback that keeps, at no change to the training itself:
 
 - an exponential moving average of every float weight (BatchNormalization's statistics too, as
   timm's ``ModelEmaV2`` does), updated after every step, for each ``--ema`` momentum;
@@ -10,7 +10,7 @@ One fit of the default study's strongest configuration through the trainer's ``t
   BatchNormalization statistics measured again on training batches) and those epochs' served
   probabilities (a snapshot ensemble: their mean).
 
-Every variant is then served as the retrain serves (flip TTA when ``--tta``) and scored on the
+Every variant is then served as the retrain serves (flip TTA unless ``--no-tta``) and scored on the
 validation and test images. The shipped model is what the retrain exports (early stopping's
 best epoch; with the schedule ending at 0 that is usually the last)::
 
@@ -28,23 +28,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import numpy as np
-import yaml
 
-from model_space import CNN_SPACE
 from model_space.tta import served_model
+from search.study_config import load_study
 from trainer.data import load_fashion_mnist
 from trainer.evaluate import PREDICT_BATCH_SIZE, evaluate_probabilities
 from trainer.job import train_model
 from trainer.splits import Splits, split
-
-#: The default study, whose second enqueued point is the strongest configuration measured.
-STUDY = os.path.join(os.path.dirname(__file__), "..", "studies", "fashion-mnist-cnn.yaml")
-
-
-def strongest_point() -> dict[str, Any]:
-    with open(STUDY, encoding="utf-8") as handle:
-        study = yaml.safe_load(handle)
-    return CNN_SPACE.validate(study["enqueue"][1])
 
 
 class Snapshots(keras.callbacks.Callback):
@@ -102,7 +92,7 @@ def served_probabilities(
     )
 
 
-def with_weights(model: keras.Model, averages: Snapshots, values: list[Any]) -> None:
+def with_weights(averages: Snapshots, values: list[Any]) -> None:
     for variable, value in zip(averages.averaged(), values, strict=True):
         variable.assign(np.asarray(value))
 
@@ -123,19 +113,19 @@ def main() -> None:
     )
     parser.add_argument("--last", type=int, default=4, help="epochs SWA and snapshots average")
     parser.add_argument("--images", type=int, default=None, help="training images (all)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=None, help="(the study's)")
     parser.add_argument("--no-tta", dest="tta", action="store_false")
     args = parser.parse_args()
 
+    study = load_study()  # the default study: its seed, validation images and strongest point
+    seed = study.seed if args.seed is None else args.seed
     data = load_fashion_mnist()
-    splits = split(data, validation_size=10_000, subset=args.images, seed=args.seed)
-    point = strongest_point()
+    splits = split(data, validation_size=study.validation_size, subset=args.images, seed=seed)
+    point = study.enqueued_points()[1]
     watch = Averages if args.ema else Snapshots
     averages = watch(args.ema, args.last, splits, args.tta)
     started = time.perf_counter()
-    model, result = train_model(
-        point, splits, epochs=args.epochs, seed=args.seed, callbacks=[averages]
-    )
+    model, result = train_model(point, splits, epochs=args.epochs, seed=seed, callbacks=[averages])
     print(
         f"fit: {len(splits.y_train)} images x {result.epochs_run} epochs in "
         f"{(time.perf_counter() - started) / 60:.1f} min; best epoch {result.best_epoch}",
@@ -153,7 +143,7 @@ def main() -> None:
         ),
     ]
     swa = [np.mean(values, axis=0) for values in zip(*averages.snapshots, strict=True)]
-    with_weights(model, averages, swa)
+    with_weights(averages, swa)
     refresh_batch_norm(model, splits.x_train)
     rows.append(
         (
@@ -162,7 +152,7 @@ def main() -> None:
         )
     )
     for momentum, copies in averages.ema.items():
-        with_weights(model, averages, [host(c) for c in copies])
+        with_weights(averages, [host(c) for c in copies])
         rows.append((f"EMA {momentum}", served_probabilities(model, splits, args.tta)))
         refresh_batch_norm(model, splits.x_train)
         rows.append(

@@ -249,7 +249,7 @@ def _worker_pid(parent: int, slot: int) -> int:
         try:
             environ = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
         except (ProcessLookupError, FileNotFoundError):
-            continue  # a short-lived child (not a worker) ended between pgrep and the read
+            continue  # ended between pgrep and the read (a killed worker being torn down)
         if any(entry.startswith(f"{WORKER_ENV}={slot}/".encode()) for entry in environ):
             return int(child)
     raise AssertionError(f"no worker {slot} among the children {children}")
