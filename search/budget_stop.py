@@ -11,6 +11,11 @@ fit (``optimizer.iterations``, which the schedule reads, is advanced by their st
 the rate), and training stops after the last epoch that fits, with the rate at zero as planned.
 The fit's ``params["epochs"]`` (shared by its callbacks) then holds that epoch, so the epoch log
 line counts and times what is left of the shortened fit, not of the plan.
+
+The anneal is decided on steady epochs only: the first one also traces the train step (the
+default command on the AMD EPYC, 2026-12-07: 97 s, then 94, 87 and 88), and a move cannot be
+taken back: read from the first epoch, the schedule lost two of its 20 epochs, where the
+second epoch's time held 19. After the first epoch only the plain stop applies.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ class StopAtBudget(keras.callbacks.Callback):
             self.stopped = True
             self.model.stop_training = True
             return
-        if not self.anneal:
+        if not self.anneal or done == 1:
             return
         remaining = self.last_epoch - done
         fit = math.floor(room / seconds) if seconds > 0 else remaining
