@@ -14,7 +14,7 @@ import keras
 
 from model_space import run_name
 from model_space.tta import served_model
-from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Throughput
+from search.budget import RETRAIN_OVERHEAD_SECONDS, Throughput
 from search.budget_stop import StopAtBudget
 from search.contract import TrialRecord
 from search.engines import BestTrial
@@ -55,9 +55,9 @@ def retrain_best(
     With MLflow tracking, registers it as a new version of ``fashion-mnist-cnn``.
 
     Under a time budget it trains as many epochs as the time left holds (at most
-    ``retrain_epochs``); with ``retrain_seeds`` K > 1, K - 1 more seeds are trained and tested,
-    and the mean and standard deviation of their test accuracy are logged and written to the
-    export's metadata.
+    ``retrain_max_epochs``, default ``retrain_epochs``); with ``retrain_seeds`` K > 1, K - 1
+    more seeds are trained and tested, and the mean and standard deviation of their test
+    accuracy are logged and written to the export's metadata.
 
     With ``ensemble`` N > 1, it spends what the budget left on up to N members
     (``search.ensemble``: close configurations among ``records``, then more seeds), exported as
@@ -105,11 +105,12 @@ def retrain_best(
     )
 
     def guard(index: int) -> list[keras.callbacks.Callback]:
-        """Member ``index`` stops in time for the later members' planned epochs."""
+        """Member ``index`` stops in time for the later members' planned epochs (their own
+        guards then absorb any slowdown, as the last epoch's margin does for the last)."""
         if not runner.budget.limited:
             return []
         later = sum(epochs * seconds for seconds in epoch_seconds[index:count])
-        reserve = (count - index + 1) * RETRAIN_OVERHEAD_SECONDS + SAFETY * later
+        reserve = (count - index + 1) * RETRAIN_OVERHEAD_SECONDS + later
         return [StopAtBudget(runner.budget, reserve, anneal=True)]
 
     try:
@@ -197,7 +198,7 @@ def _plan(
         runner.retrain_epoch_seconds(measured.get(m.source) or best.throughput) for m in candidates
     ]
     left = runner.budget.left() / config.retrain_seeds
-    count, epochs = plan(left, epoch_seconds, config.retrain_epochs)
+    count, epochs = plan(left, epoch_seconds, config.retrain_epochs, config.retrain_max_epochs)
     if count < len(candidates):
         logger.info(
             "time budget: %.1f min left: %d of %d ensemble members fit (an epoch of each takes "
@@ -211,6 +212,15 @@ def _plan(
         logger.warning(
             "time budget: %.1f min left and an epoch takes about %.0f s, so the retrain runs "
             "%d epochs instead of %d",
+            runner.budget.left() / 60,
+            sum(epoch_seconds[:count]),
+            epochs,
+            config.retrain_epochs,
+        )
+    elif epochs > config.retrain_epochs:
+        logger.info(
+            "time budget: %.1f min left and an epoch takes about %.0f s, so the retrain runs "
+            "%d epochs, more than retrain_epochs (%d): the search left the time",
             runner.budget.left() / 60,
             sum(epoch_seconds[:count]),
             epochs,

@@ -16,6 +16,9 @@ The anneal is decided on steady epochs only: the first one also traces the train
 default command on the AMD EPYC, 2026-12-07: 97 s, then 94, 87 and 88), and a move cannot be
 taken back: read from the first epoch, the schedule lost two of its 20 epochs, where the
 second epoch's time held 19. After the first epoch only the plain stop applies.
+
+Each decision keeps ``SAFETY``'s share of one epoch to spare, not of every epoch left
+(``search.budget.epochs_that_fit``): the next epoch's end decides again from its own time.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 import keras
 
-from search.budget import SAFETY, Budget
+from search.budget import Budget, epochs_that_fit
 
 logger = logging.getLogger(__name__)
 
@@ -63,22 +66,20 @@ class StopAtBudget(keras.callbacks.Callback):
                 )
                 self.model.stop_training = True
             return
-        seconds = SAFETY * float((logs or {}).get("epoch_seconds", 0.0))
+        seconds = float((logs or {}).get("epoch_seconds", 0.0))
         room = self.budget.left() - self.reserve
-        if room < seconds:
+        remaining = int(self.last_epoch - done) if math.isfinite(self.last_epoch) else 1
+        fit = epochs_that_fit(room, seconds, remaining)
+        if fit < 1:
             logger.info("the time budget is spent: training stops after epoch %d", done)
             self.stopped = True
             self.model.stop_training = True
             return
-        if not self.anneal or done == 1:
-            return
-        remaining = self.last_epoch - done
-        fit = math.floor(room / seconds) if seconds > 0 else remaining
-        if fit >= remaining:
+        if not self.anneal or done == 1 or fit >= remaining:
             return
         iterations = self.model.optimizer.iterations
         steps = self.params.get("steps") or int(keras.ops.convert_to_numpy(iterations)) // done
-        skipped = int(remaining - fit)
+        skipped = remaining - fit
         iterations.assign_add(skipped * steps)
         self.params["epochs"] = done + fit
         self.stopped = True
@@ -86,7 +87,7 @@ class StopAtBudget(keras.callbacks.Callback):
             "the time budget holds %d more epoch(s) of about %.0f s, not %d: the learning-rate "
             "schedule moves on by %d epoch(s) and ends with epoch %d",
             fit,
-            seconds / SAFETY,
+            seconds,
             remaining,
             skipped,
             self.last_epoch,

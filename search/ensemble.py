@@ -5,7 +5,8 @@ every training image for the same number of epochs (a complete learning-rate sch
 exported as one model: the mean of their probabilities (``model_space.tta.served_model``).
 More members come before more epochs, as long as each member still gets at least
 ``MIN_EPOCH_FRACTION`` of ``retrain_epochs``; with the time for one member only, the retrain is
-one model as before.
+one model as before. Any of them trains up to ``retrain_max_epochs`` (default
+``retrain_epochs``) when the time left holds more than ``retrain_epochs``.
 
 Members: the chosen trial first, then other complete configurations whose primary objective
 (val_accuracy) came within ``MEMBER_MARGIN`` of it in their trials, best first, then the chosen
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY
+from search.budget import RETRAIN_OVERHEAD_SECONDS, epochs_that_fit
 from search.contract import TrialRecord
 
 #: Each member trains at least this share of ``retrain_epochs``, or the ensemble is smaller.
@@ -84,19 +85,21 @@ def plan(
     left_seconds: float,
     epoch_seconds: Sequence[float],
     wanted_epochs: int,
+    most_epochs: int | None = None,
     min_fraction: float = MIN_EPOCH_FRACTION,
 ) -> tuple[int, int]:
     """``(members, epochs)``: the most of the candidate members (one epoch of each takes
     ``epoch_seconds[i]``) that fit in ``left_seconds`` with at least ``min_fraction`` of
-    ``wanted_epochs`` each, and the most epochs, up to ``wanted_epochs``, they then get.
-    One member always (at least one epoch): the budget's own guard stops it in time."""
+    ``wanted_epochs`` each, and the most epochs, up to ``most_epochs`` (default
+    ``wanted_epochs``), they then get. One member always (at least one epoch): the budget's
+    own guard stops it in time."""
     floor = floor_epochs(wanted_epochs, min_fraction)
+    most = max(wanted_epochs, most_epochs or wanted_epochs)
     for count in range(len(epoch_seconds), 0, -1):
-        per_epoch = sum(epoch_seconds[:count])
-        spendable = left_seconds / SAFETY - count * RETRAIN_OVERHEAD_SECONDS
-        epochs = math.floor(spendable / per_epoch) if per_epoch > 0 else wanted_epochs
+        spendable = left_seconds - count * RETRAIN_OVERHEAD_SECONDS
+        epochs = epochs_that_fit(spendable, sum(epoch_seconds[:count]), most)
         if epochs >= floor or count == 1:
-            return count, max(1, min(wanted_epochs, epochs))
+            return count, max(1, epochs)
     return 1, wanted_epochs
 
 

@@ -42,6 +42,7 @@ def build_parser() -> cli.StudyParser:
         "workers",
         "precision",
         "retrain_epochs",
+        "retrain_max_epochs",
         "retrain_subset",
         "choose",
         "ensemble",

@@ -74,6 +74,13 @@ class StudyConfig:
         10_000, "validation images, split off the training set, the same for every trial"
     )
     retrain_epochs: int = setting(30, "the most epochs of the retrain", group="retrain")
+    retrain_max_epochs: int | None = setting(
+        None,
+        "under a time budget, the most epochs of the retrain when the time the search left "
+        "holds more than retrain_epochs (null: retrain_epochs)",
+        group="retrain",
+        doc="; the search keeps time for retrain_epochs only",
+    )
     retrain_subset: int | None = setting(
         None, "training images for the retrain (null: all 50,000)", group="retrain"
     )
@@ -192,9 +199,14 @@ class StudyConfig:
         positive = ("trials", "epochs", "retrain_epochs", "validation_size", "heartbeat_seconds")
         for key in (*positive, "retrain_seeds", "ensemble"):
             _check_positive(key, getattr(self, key))
-        for key in ("subset", "retrain_subset"):
+        for key in ("subset", "retrain_subset", "retrain_max_epochs"):
             if getattr(self, key) is not None:
                 _check_positive(key, getattr(self, key))
+        if self.retrain_max_epochs is not None and self.retrain_max_epochs < self.retrain_epochs:
+            raise StudyError(
+                f"retrain_max_epochs must be at least retrain_epochs ({self.retrain_epochs}), "
+                f"but got {self.retrain_max_epochs}."
+            )
         if self.seed < 0:
             raise StudyError(f"seed must be non-negative, but got {self.seed}.")
         if self.ensemble > 1 and self.retrain_seeds > 1:

@@ -71,6 +71,11 @@ CASES = [
         ("missing", "available: broken, flagged, tiny"),
     ),
     Case("search.run", [*STUDY, "--trials", "0"], ("trials must be a positive integer", "0")),
+    Case(
+        "search.run",
+        [*STUDY, "--retrain-epochs", "20", "--retrain-max-epochs", "10"],
+        ("retrain_max_epochs must be at least retrain_epochs (20)", "10"),
+    ),
     Case("search.run", [*STUDY, "--engine", "ray"], ("'ray'", "optuna, keras-tuner")),
     Case("search.run", [*STUDY, "--algorithm", "grid"], ("'grid'", "tpe, random, cmaes, qmc")),
     Case("search.run", [*STUDY, "--pruner", "sometimes"], ("'sometimes'", "asha, hyperband")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import optuna
@@ -10,7 +9,14 @@ import pytest
 
 import search.trial
 from model_space import CNN_SPACE, build_cnn
-from search.budget import RETRAIN_OVERHEAD_SECONDS, SAFETY, Budget, Throughput, parse_duration
+from search.budget import (
+    RETRAIN_OVERHEAD_SECONDS,
+    SAFETY,
+    Budget,
+    Throughput,
+    epochs_that_fit,
+    parse_duration,
+)
 from search.budget_stop import StopAtBudget
 from search.study_config import StudyError
 from search.study_run import run_study
@@ -57,16 +63,63 @@ def test_throughput_is_measured_on_steady_epochs() -> None:
     assert Throughput.measure({"epoch_seconds": [1.0]}, 10, 10) is None
 
 
-def test_the_retrain_trains_only_the_epochs_the_time_left_holds() -> None:
+def test_epochs_that_fit_keep_one_epochs_margin_not_every_epochs() -> None:
+    # 130 s hold 3 epochs of 40 s with 15% of one to spare (126 s); 15% of each (138 s) would
+    # have held 2
+    assert epochs_that_fit(130, 40, most=4) == 3
+    assert epochs_that_fit(125, 40, most=4) == 2
+    assert epochs_that_fit(1000, 40, most=4) == 4  # never more than asked
+    assert epochs_that_fit(40, 40, most=4) == 0  # none fits: the plain stop
+    assert epochs_that_fit(10, 0, most=4) == 4 and epochs_that_fit(-1, 0, most=4) == 0
+
+
+class FakeModel:
+    """What ``StopAtBudget`` touches of a model: ``stop_training`` and the optimizer's step."""
+
+    def __init__(self) -> None:
+        import keras
+
+        self.stop_training = False
+        self.optimizer = type("Optimizer", (), {"iterations": keras.Variable(0, dtype="int64")})()
+
+
+def guarded_fit(seconds: float, epoch_times: list[float], reserve: float = 90.0) -> tuple:
+    """Runs the retrain's guard over ``len(epoch_times)`` planned epochs of 10 steps on a fake
+    clock: (epochs run, the epoch the schedule ended with, seconds left at the end)."""
     clock = FakeClock()
-    budget = Budget(1000, clock=clock)
-    per_run = 1000 / SAFETY - RETRAIN_OVERHEAD_SECONDS
-    assert budget.retrain_epochs(20, epoch_seconds=100) == math.floor(per_run / 100) == 7
-    assert budget.retrain_epochs(5, epoch_seconds=100) == 5
-    assert budget.retrain_epochs(20, epoch_seconds=100, runs=2) == 3
-    clock.now = 990
-    assert budget.retrain_epochs(20, epoch_seconds=100) == 1
-    assert Budget(None).retrain_epochs(20, epoch_seconds=100) == 20
+    guard = StopAtBudget(Budget(seconds, clock=clock), reserve, anneal=True)
+    model = FakeModel()
+    guard.set_model(model)  # type: ignore[arg-type]
+    guard.set_params({"epochs": len(epoch_times), "steps": 10})
+    guard.on_train_begin()
+    run = 0
+    for epoch, took in enumerate(epoch_times):
+        clock.now += took
+        model.optimizer.iterations.assign_add(10)
+        run += 1
+        guard.on_epoch_end(epoch, {"epoch_seconds": took})
+        if model.stop_training or run >= guard.last_epoch:
+            break
+    return run, guard.last_epoch, seconds - clock.now
+
+
+def test_the_retrain_keeps_the_epochs_that_fit_with_one_epochs_margin() -> None:
+    """The default command's retrain (2-core AMD EPYC, 2026-12-07): 20 planned, the first epoch
+    97 s (it traces), the rest 90 s, and time for all of them with 15% of one to spare. All 20
+    run; with 15% of every epoch left kept, the second epoch's decision cut three."""
+    times = [97.0] + [90.0] * 19
+    budget = 90 + sum(times) + 0.15 * 90 + 5
+    assert guarded_fit(budget, times)[:2] == (20, 20)
+
+
+def test_a_slowdown_mid_retrain_anneals_it_and_it_still_ends_in_time() -> None:
+    """The machine turns 1.3x slower after epoch 8: the guard moves the schedule on and the
+    fit ends on its last epoch with the retrain's overhead (the reserve) still left."""
+    times = [97.0] + [90.0] * 7 + [117.0] * 12
+    budget = 90 + 97 + 19 * 90 + 0.15 * 90 + 5
+    run, last, left = guarded_fit(budget, times)
+    assert run == last < 20
+    assert left >= 90
 
 
 @pytest.mark.slow
@@ -112,9 +165,9 @@ def fit_under_budget(small_splits, anneal: bool) -> tuple[StopAtBudget, object]:
 def test_the_retrain_ends_annealed_when_fewer_epochs_fit_than_planned(
     small_splits, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The first epoch's 70 s (x SAFETY) would hold 1 more epoch in its 150 s of room, not 5,
-    but it is not a steady epoch: the anneal waits. After epoch 2, 110 s of room hold 2 more
-    epochs of 40 x SAFETY s, not 4: the schedule moves on by 2 epochs, training stops after
+    """The first epoch's 70 s would hold 1 more epoch in its 150 s of room, not 5, but it is
+    not a steady epoch: the anneal waits. After epoch 2, 110 s of room hold 2 more epochs of
+    40 s (with 15% of one to spare), not 4: the schedule moves on by 2 epochs, training stops after
     epoch 4 with the learning rate at its end (0), not mid-cosine as a plain stop leaves it
     (after epoch 4 too, the last that fitted). The epoch lines after the anneal count and time
     the shortened fit: 3/4 with time left, 4/4 without."""

@@ -37,7 +37,8 @@ def test_members_are_the_chosen_then_close_distinct_configurations_then_more_see
 
 def test_plan_prefers_more_members_while_each_gets_three_quarters_of_the_epochs() -> None:
     def left_for(members: int, epochs: int, epoch: float = 40.0) -> float:
-        return SAFETY * members * (epochs * epoch + RETRAIN_OVERHEAD_SECONDS)
+        """Time for ``epochs`` of each member, with 15% of one epoch of all to spare."""
+        return members * (epochs * epoch + RETRAIN_OVERHEAD_SECONDS + (SAFETY - 1) * epoch) + 1
 
     assert plan(left_for(3, 20), [40.0] * 3, 20) == (3, 20)
     assert plan(left_for(3, 15), [40.0] * 3, 20) == (3, 15)  # 15 = three quarters of 20
@@ -46,10 +47,21 @@ def test_plan_prefers_more_members_while_each_gets_three_quarters_of_the_epochs(
     assert plan(left_for(1, 5), [40.0] * 3, 20) == (1, 5)  # one member, fewer epochs
     assert plan(10.0, [40.0] * 3, 20) == (1, 1)  # at least one epoch of one
     assert plan(left_for(3, 100), [40.0] * 3, 20) == (3, 20)  # never more than asked
+    assert plan(left_for(1, 17) - 2, [40.0] * 3, 20) == (1, 16)  # the margin is kept
+
+
+def test_plan_spends_time_beyond_retrain_epochs_up_to_the_most_epochs() -> None:
+    def left_for(epochs: int, epoch: float = 40.0) -> float:
+        return epochs * epoch + RETRAIN_OVERHEAD_SECONDS + (SAFETY - 1) * epoch + 1
+
+    assert plan(left_for(24), [40.0] * 3, 20, most_epochs=30) == (1, 24)
+    assert plan(left_for(40), [40.0], 20, most_epochs=30) == (1, 30)
+    assert plan(left_for(40), [40.0] * 3, 20, most_epochs=30) == (2, 18)  # members first
+    assert plan(left_for(24), [40.0] * 3, 20) == (1, 20)  # most_epochs: retrain_epochs
 
 
 def test_plan_counts_each_members_own_epoch_time() -> None:
-    left = SAFETY * (20 * (40.0 + 10.0) + 2 * RETRAIN_OVERHEAD_SECONDS)
+    left = 20 * (40.0 + 10.0) + 2 * RETRAIN_OVERHEAD_SECONDS + (SAFETY - 1) * 50.0 + 1
     assert plan(left, [40.0, 10.0, 200.0], 20) == (2, 20)
 
 
