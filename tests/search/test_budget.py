@@ -83,43 +83,63 @@ class FakeModel:
         self.optimizer = type("Optimizer", (), {"iterations": keras.Variable(0, dtype="int64")})()
 
 
-def guarded_fit(seconds: float, epoch_times: list[float], reserve: float = 90.0) -> tuple:
+def guarded_fit(
+    seconds: float, epoch_times: list[float], reserve: float = 90.0
+) -> tuple[int, float, float, list[int]]:
     """Runs the retrain's guard over ``len(epoch_times)`` planned epochs of 10 steps on a fake
-    clock: (epochs run, the epoch the schedule ended with, seconds left at the end)."""
+    clock: (epochs run, the epoch the schedule ended with, seconds left at the end, the epochs
+    after which the schedule moved on)."""
     clock = FakeClock()
     guard = StopAtBudget(Budget(seconds, clock=clock), reserve, anneal=True)
     model = FakeModel()
     guard.set_model(model)  # type: ignore[arg-type]
     guard.set_params({"epochs": len(epoch_times), "steps": 10})
     guard.on_train_begin()
-    run = 0
+    run, moves = 0, []
     for epoch, took in enumerate(epoch_times):
         clock.now += took
         model.optimizer.iterations.assign_add(10)
+        before = int(model.optimizer.iterations.numpy())
         run += 1
         guard.on_epoch_end(epoch, {"epoch_seconds": took})
+        if int(model.optimizer.iterations.numpy()) > before:
+            moves.append(run)
         if model.stop_training or run >= guard.last_epoch:
             break
-    return run, guard.last_epoch, seconds - clock.now
+    return run, guard.last_epoch, seconds - clock.now, moves
 
 
 def test_the_retrain_keeps_the_epochs_that_fit_with_one_epochs_margin() -> None:
     """The default command's retrain (2-core AMD EPYC, 2026-12-07): 20 planned, the first epoch
     97 s (it traces), the rest 90 s, and time for all of them with 15% of one to spare. All 20
-    run; with 15% of every epoch left kept, the second epoch's decision cut three."""
+    run; with 15% of every epoch left kept, 18 ran."""
     times = [97.0] + [90.0] * 19
     budget = 90 + sum(times) + 0.15 * 90 + 5
     assert guarded_fit(budget, times)[:2] == (20, 20)
 
 
 def test_a_slowdown_mid_retrain_anneals_it_and_it_still_ends_in_time() -> None:
-    """The machine turns 1.3x slower after epoch 8: the guard moves the schedule on and the
-    fit ends on its last epoch with the retrain's overhead (the reserve) still left."""
+    """The machine turns 1.3x slower after epoch 8: the guard moves the schedule on once and
+    the fit ends on its last epoch with the retrain's overhead (the reserve) still left."""
     times = [97.0] + [90.0] * 7 + [117.0] * 12
     budget = 90 + 97 + 19 * 90 + 0.15 * 90 + 5
-    run, last, left = guarded_fit(budget, times)
-    assert run == last < 20
+    run, last, left, moves = guarded_fit(budget, times)
+    assert run == last < 20 and moves == [9]
     assert left >= 90
+
+
+def test_the_schedule_moves_on_at_the_warm_ups_end_not_inside_it() -> None:
+    """The default command on the AMD EPYC (2026-12-07): 23 epochs planned from a trial's
+    83 s, 34.0 minutes left; the retrain ran 97 and 95 s, then about 90. After epoch 2 fewer
+    epochs fit than are left, but the first fifth of the plan (4.6 epochs) warms the rate up:
+    the move waits for epoch 5, and by then the faster epochs hold one more (21, not 20)."""
+    times = [96.9, 95.2] + [90.0] * 21
+    run, last, left, moves = guarded_fit(34.0 * 60, times)
+    assert moves == [5] and run == last == 21
+    assert left >= 90
+    # 4 planned, a warm-up under one epoch: the move comes with the first steady epoch
+    run, last, left, moves = guarded_fit(96.9 + 95.2 + 90 + 1.3 * 95.2, times[:4])
+    assert (run, last, moves) == (3, 3, [2])
 
 
 @pytest.mark.slow
