@@ -208,23 +208,18 @@ def _plan(
             len(candidates),
             ", ".join(f"{s:.0f}" for s in epoch_seconds),
         )
-    if epochs < config.retrain_epochs:
-        logger.warning(
+    if epochs != config.retrain_epochs:
+        fewer = epochs < config.retrain_epochs
+        logger.log(
+            logging.WARNING if fewer else logging.INFO,
             "time budget: %.1f min left and an epoch takes about %.0f s, so the retrain runs "
-            "%d epochs instead of %d",
+            "%d epochs%s",
             runner.budget.left() / 60,
             sum(epoch_seconds[:count]),
             epochs,
-            config.retrain_epochs,
-        )
-    elif epochs > config.retrain_epochs:
-        logger.info(
-            "time budget: %.1f min left and an epoch takes about %.0f s, so the retrain runs "
-            "%d epochs, more than retrain_epochs (%d): the search left the time",
-            runner.budget.left() / 60,
-            sum(epoch_seconds[:count]),
-            epochs,
-            config.retrain_epochs,
+            f" instead of {config.retrain_epochs}"
+            if fewer
+            else f", more than retrain_epochs ({config.retrain_epochs}): the search left the time",
         )
     return count, epochs, epoch_seconds
 

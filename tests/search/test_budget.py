@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import optuna
 import pytest
 
@@ -77,8 +78,6 @@ class FakeModel:
     """What ``StopAtBudget`` touches of a model: ``stop_training`` and the optimizer's step."""
 
     def __init__(self) -> None:
-        import keras
-
         self.stop_training = False
         self.optimizer = type("Optimizer", (), {"iterations": keras.Variable(0, dtype="int64")})()
 
